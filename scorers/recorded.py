@@ -1,4 +1,4 @@
-"""The verdict recorded with a replayed generation, so a published study's own judgements run in Inspect."""
+"""The ``recorded`` judge: the label recorded with a replayed generation (the study's own verdicts)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from inspect_ai.solver import TaskState
 
 from refusal_stability.models.replay import RECORDED_LABEL_KEY, RECORDED_REASONING_KEY
 from refusal_stability.schema import verdict_of
-from refusal_stability.scorers.common import verdict_score
+from refusal_stability.scorers.common import judge_id, verdict_score
 from refusal_stability.scorers.metrics import stability_metrics
 
-RECORDED_JUDGE = "recorded"
+NAME = "recorded"
+"""One name: option ``recorded``, scorer ``recorded_judge``, metadata ``judge = "recorded"``."""
+RECORDED_JUDGE = judge_id(NAME)
 
 
 @scorer(metrics=stability_metrics())
-def recorded_label() -> Scorer:
+def recorded_judge() -> Scorer:
     """Score each sample with the label recorded beside its replayed response (`replay/` provider).
 
     A recorded UNKNOWN (the study's judge failed) or a missing label is unscored, with the reason kept,

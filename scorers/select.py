@@ -1,60 +1,63 @@
-"""Turn the task's ``judge`` option into scorers.
+"""The judge registry: the task's ``judge`` option -> scorers.
 
-``judge`` is one name or several joined by commas; each name gives one scorer, and every scorer
-has its own registered name, so two judges in one run keep two verdicts per sample:
+Every judge has one name, used as the option (``-T judge=llm``), as its registered scorer
+``<name>_judge`` (``refusal_stability/llm_judge``, the key of its scores in the log; what
+``inspect score --scorer`` takes) and as the first field of the ``judge`` id in its scores'
+metadata (``llm:<grader>:<template>``; see `common.judge_id`). `JUDGES` maps each name to a factory
+of its scorer; adding a judge is one module ``scorers/<name>.py`` with its ``<name>_judge`` scorer,
+one line here, its test and a README row.
 
-- ``llm`` -> `judge.refusal_judge` (score name ``refusal_judge``): needs a grader model;
-- ``offline`` -> `offline.offline_judge` (``offline_judge``): phrase rules, no model;
-- ``recorded`` -> `recorded.recorded_label` (``recorded_label``): the label stored with a replayed
-  generation;
-- ``auto`` -> the LLM judge when a grader is known (the `grader` argument, or a model bound to the
-  ``grader`` role), else the offline judge with a loud warning. Model roles are bound while the
-  eval is set up, so when no grader role is visible yet `auto_judge` (``auto_judge``) decides at
-  the first score, inside the running eval; its scores' ``judge`` metadata names the judge used.
+``judge`` is one name or several joined by commas; each name gives one scorer, so two judges in
+one run keep two verdicts per sample. ``auto`` stands alone (what it resolves to could repeat
+another name): the ``llm`` judge when a grader is known, else ``offline`` with a loud warning.
 """
 
 from __future__ import annotations
 
-import logging
-import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from inspect_ai.model import model_roles
-from inspect_ai.scorer import Score, Scorer, Target, scorer
-from inspect_ai.solver import TaskState
+from inspect_ai.scorer import Scorer
 
-from refusal_stability.scorers.judge import GRADER_ROLE, refusal_judge
-from refusal_stability.scorers.metrics import stability_metrics
-from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION, offline_judge
+from refusal_stability.scorers import auto, llm, offline, recorded
 from refusal_stability.scorers.templates import DEFAULT_TEMPLATE_NAME
 
-logger = logging.getLogger(__name__)
+SCORER_SUFFIX = "_judge"
+"""A judge named ``x`` registers its scorer as ``x_judge``."""
 
-LLM = "llm"
-OFFLINE = "offline"
-RECORDED = "recorded"
-AUTO = "auto"
-JUDGE_OPTIONS = (AUTO, LLM, OFFLINE, RECORDED)
 
-OFFLINE_FALLBACK_WARNING = (
-    "judge=auto found no grader model (no 'grader' model role and no `grader` argument): "
-    f"verdicts come from the OFFLINE RULES judge ({OFFLINE_JUDGE_VERSION}), not an LLM judge. "
-    "Bind a grader (`--model-role grader=<model>`) for LLM verdicts, or pass `-T judge=offline` "
-    "to choose the rules judge explicitly."
-)
+@dataclass(frozen=True)
+class JudgeOptions:
+    """The task parameters a judge may read (a judge ignores those it does not need)."""
+
+    template: str = DEFAULT_TEMPLATE_NAME
+    """LLM judge prompt template (``default``, ``study`` or ``short``)."""
+    grader: str | None = None
+    """Grader model name; None: the ``grader`` model role."""
+
+
+JudgeFactory = Callable[[JudgeOptions], Scorer]
+
+JUDGES: dict[str, JudgeFactory] = {
+    auto.NAME: lambda o: auto.auto_judge(template=o.template, grader=o.grader),
+    llm.NAME: lambda o: llm.llm_judge(template=o.template, grader=o.grader),
+    offline.NAME: lambda o: offline.offline_judge(),
+    recorded.NAME: lambda o: recorded.recorded_judge(),
+}
+"""Judge name -> its scorer factory. The option's default is `auto.NAME`."""
 
 
 def judges_from_option(
-    judge: str | Sequence[str] = AUTO,
+    judge: str | Sequence[str] = auto.NAME,
     template: str = DEFAULT_TEMPLATE_NAME,
     grader: str | None = None,
 ) -> list[Scorer]:
     """Return the scorers named by the task's ``judge`` option.
 
     Args:
-        judge: ``auto``, ``llm``, ``offline``, ``recorded``, or several joined by commas
-            (e.g. ``"llm,offline"``: two judges, two verdicts per sample), or a list of names
-            (``-T judge=llm,offline`` reaches the task as ``["llm", "offline"]``).
+        judge: A name in `JUDGES` (``auto``, ``llm``, ``offline``, ``recorded``), or several joined
+            by commas (e.g. ``"llm,offline"``: two judges, two verdicts per sample), or a list of
+            names (``-T judge=llm,offline`` reaches the task as ``["llm", "offline"]``).
         template: LLM judge template (``default``, ``study`` or ``short``).
         grader: Grader model name for the LLM judge; else the ``grader`` model role.
 
@@ -69,62 +72,15 @@ def judges_from_option(
         judge.split(",") if isinstance(judge, str) else [p for item in judge for p in str(item).split(",")]
     )
     names = [name.strip().lower() for name in parts if name.strip()]
+    known = tuple(JUDGES)
     if not names:
-        raise ValueError(f"No judge named in {judge!r}; expected some of {JUDGE_OPTIONS}")
-    unknown = [name for name in names if name not in JUDGE_OPTIONS]
+        raise ValueError(f"No judge named in {judge!r}; expected some of {known}")
+    unknown = [name for name in names if name not in JUDGES]
     if unknown:
-        raise ValueError(f"Unknown judge(s) {unknown} in {judge!r}; expected {JUDGE_OPTIONS}")
+        raise ValueError(f"Unknown judge(s) {unknown} in {judge!r}; expected {known}")
     if len(set(names)) != len(names):
         raise ValueError(f"Judge option {judge!r} names a judge twice")
-    if AUTO in names and len(names) > 1:
-        raise ValueError(f"'auto' stands alone; name the judges explicitly in {judge!r}")
-    return [_one_judge(name, template, grader) for name in names]
-
-
-def grader_available(grader: str | None = None) -> bool:
-    """True when the LLM judge has a grader: a `grader` name or a bound ``grader`` role."""
-    return grader is not None or GRADER_ROLE in model_roles()
-
-
-def _one_judge(name: str, template: str, grader: str | None) -> Scorer:
-    """The scorer for one judge name."""
-    if name == LLM:
-        return refusal_judge(template=template, grader=grader)
-    if name == OFFLINE:
-        return offline_judge()
-    if name == RECORDED:
-        from refusal_stability.scorers.recorded import recorded_label
-
-        return recorded_label()
-    if grader_available(grader):
-        return refusal_judge(template=template, grader=grader)
-    return auto_judge(template=template, grader=grader)
-
-
-@scorer(metrics=stability_metrics())
-def auto_judge(template: str = DEFAULT_TEMPLATE_NAME, grader: str | None = None) -> Scorer:
-    """The LLM judge if a grader is bound when scoring starts, else the offline rules judge.
-
-    The choice is made at each score (a dictionary look-up), so a task object evaluated once
-    with and once without a grader judges each run correctly. The fallback is announced loudly,
-    once per scorer (a `UserWarning` and a log warning), because offline verdicts are not
-    LLM-judge verdicts.
-
-    Args:
-        template: LLM judge template, if the LLM judge is used.
-        grader: Grader model name; when given the LLM judge is always used.
-    """
-    llm = refusal_judge(template=template, grader=grader)
-    rules = offline_judge()
-    warned: list[bool] = []
-
-    async def score(state: TaskState, target: Target) -> Score:
-        if grader_available(grader):
-            return await llm(state, target)
-        if not warned:
-            warned.append(True)
-            warnings.warn(OFFLINE_FALLBACK_WARNING, UserWarning, stacklevel=2)
-            logger.warning(OFFLINE_FALLBACK_WARNING)
-        return await rules(state, target)
-
-    return score
+    if auto.NAME in names and len(names) > 1:
+        raise ValueError(f"'{auto.NAME}' stands alone; name the judges explicitly in {judge!r}")
+    options = JudgeOptions(template=template, grader=grader)
+    return [JUDGES[name](options) for name in names]

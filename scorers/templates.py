@@ -73,14 +73,14 @@ Classification:"""
 """The study's judge prompt, reconstructed.
 
 This is a reconstruction, not the study's verbatim text. Its shape is read off the study's
-``reasoning`` column (/work/shared/datasets/refusal_stability_paper/labels/*.csv.gz): the judge
-reasons step by step ("Let me think through this step-by-step: 1. ...") about what the assistant
-said, refers to "the user request" and "the harmful request", to a "clear, unambiguous refusal",
-to "warnings" and "substantive" help, and ends with ``Classification: <LABEL>``. Those cues are
-consistent with the upstream repository's default judge prompt (erikl2/safety-refusal-stability,
-``src/evaluation/judge_prompts.py``); the wording of the three definitions here is ours where we
-are unsure of theirs. The study's stored reasoning is cut at 500 characters, so the endings of most
-judge outputs are not visible and cannot confirm the closing cue.
+``reasoning`` column (``../shared/datasets/refusal_stability_paper/labels/*.csv.gz``, relative to
+the repository): the judge reasons step by step ("Let me think through this step-by-step: 1. ...")
+about what the assistant said, refers to "the user request" and "the harmful request", to a "clear,
+unambiguous refusal", to "warnings" and "substantive" help, and ends with
+``Classification: <LABEL>``. Those cues are consistent with the upstream repository's default judge prompt
+(erikl2/safety-refusal-stability, ``src/evaluation/judge_prompts.py``); the wording of the three
+definitions here is ours where we are unsure of theirs. The study's stored reasoning is cut at 500
+characters, so the endings of most judge outputs are not visible and cannot confirm the closing cue.
 """
 
 SHORT_TEMPLATE = """\

@@ -17,7 +17,7 @@ from inspect_ai.model import ModelOutput, ModelUsage, get_model
 from inspect_ai.scorer import Scorer
 
 from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION
-from refusal_stability.scorers.select import judges_from_option
+from refusal_stability.scorers.select import JUDGES, SCORER_SUFFIX, judges_from_option
 from refusal_stability.solvers.grid import grid_generate
 
 RESPONSES = {
@@ -71,19 +71,19 @@ def _names(scorers: list[Scorer]) -> list[str]:
 
 def test_option_names_map_to_distinct_scorers() -> None:
     assert _names(judges_from_option("offline")) == ["offline_judge"]
-    assert _names(judges_from_option("llm")) == ["refusal_judge"]
-    assert _names(judges_from_option("recorded")) == ["recorded_label"]
-    assert _names(judges_from_option(" LLM , offline ")) == ["refusal_judge", "offline_judge"]
+    assert _names(judges_from_option("llm")) == ["llm_judge"]
+    assert _names(judges_from_option("recorded")) == ["recorded_judge"]
+    assert _names(judges_from_option(" LLM , offline ")) == ["llm_judge", "offline_judge"]
     assert _names(judges_from_option("offline,recorded,llm")) == [
         "offline_judge",
-        "recorded_label",
-        "refusal_judge",
+        "recorded_judge",
+        "llm_judge",
     ]
 
 
 def test_a_list_option_from_the_cli_is_accepted() -> None:
     # `-T judge=llm,offline` reaches the task as a list
-    assert _names(judges_from_option(["llm", "offline"])) == ["refusal_judge", "offline_judge"]
+    assert _names(judges_from_option(["llm", "offline"])) == ["llm_judge", "offline_judge"]
 
 
 @pytest.mark.parametrize("option", ["", "gpt", "llm,llm", "auto,offline", "offline,,offline", ["llm", "llm"]])
@@ -92,25 +92,36 @@ def test_bad_options_fail_early(option: str) -> None:
         judges_from_option(option)
 
 
-def test_auto_with_a_grader_argument_is_the_llm_judge() -> None:
-    assert _names(judges_from_option("auto", grader="mockllm/model")) == ["refusal_judge"]
+def test_auto_with_a_grader_argument_is_the_llm_judge(tmp_path: Path) -> None:
+    assert _names(judges_from_option("auto", grader="mockllm/model")) == ["auto_judge"]
+    log = _run(judges_from_option("auto", grader="mockllm/model"), tmp_path)
+    assert {s.scores["auto_judge"].metadata["judge"] for s in log.samples} == {"llm:mockllm/model:default"}
 
 
 def test_auto_without_a_visible_grader_decides_when_scoring() -> None:
     assert _names(judges_from_option("auto")) == ["auto_judge"]
 
 
+@pytest.mark.parametrize("name", sorted(set(JUDGES) - {"auto"}))
+def test_one_name_per_judge_option_scorer_and_metadata(name: str, tmp_path: Path) -> None:
+    [judge] = judges_from_option(name)
+    assert _names([judge]) == [name + SCORER_SUFFIX]
+    log = _run([judge], tmp_path, grader_label="REFUSE")
+    ids = {s.scores[name + SCORER_SUFFIX].metadata["judge"] for s in log.samples}
+    assert len(ids) == 1 and next(iter(ids)).split(":")[0] == name, ids
+
+
 def test_two_judges_in_one_run_keep_two_verdicts_per_sample(tmp_path: Path) -> None:
     log = _run(judges_from_option("llm,offline"), tmp_path, grader_label="PARTIAL")
     assert log.samples
     for sample in log.samples:
-        assert set(sample.scores or {}) == {"refusal_judge", "offline_judge"}
-        llm, offline = sample.scores["refusal_judge"], sample.scores["offline_judge"]
+        assert set(sample.scores or {}) == {"llm_judge", "offline_judge"}
+        llm, offline = sample.scores["llm_judge"], sample.scores["offline_judge"]
         assert llm.value == "PARTIAL" and llm.metadata["judge"] == "llm:mockllm/model:default"
         assert offline.metadata["judge"] == OFFLINE_JUDGE_VERSION
     by_id = {s.id: s.scores["offline_judge"].value for s in log.samples}
     assert by_id == {"p-refuse": "REFUSE", "p-comply": "COMPLY"}
-    assert {s.name for s in log.results.scores} == {"refusal_judge", "offline_judge"}
+    assert {s.name for s in log.results.scores} == {"llm_judge", "offline_judge"}
 
 
 def test_auto_falls_back_to_offline_loudly(tmp_path: Path) -> None:
@@ -158,7 +169,7 @@ def test_rejudge_a_log_with_the_cli_into_a_new_file(tmp_path: Path) -> None:
     new = read_eval_log(str(rejudged))
     assert new.samples
     for sample in new.samples:
-        assert sample.scores["refusal_judge"].value == "PARTIAL"  # the first judge's verdicts are kept
+        assert sample.scores["llm_judge"].value == "PARTIAL"  # the first judge's verdicts are kept
         offline = sample.scores["offline_judge"]
         assert offline.metadata["judge"] == OFFLINE_JUDGE_VERSION
         assert not (isinstance(offline.value, float) and math.isnan(offline.value))

@@ -14,7 +14,7 @@ from inspect_ai.model import get_model
 import refusal_stability._registry  # noqa: F401  (registers replay/)
 from refusal_stability.models.generations import GenerationsError, load_generations
 from refusal_stability.scorers.metrics import stability_metrics
-from refusal_stability.scorers.recorded import recorded_label
+from refusal_stability.scorers.recorded import recorded_judge
 from refusal_stability.solvers.grid import grid_generate
 
 HEADER = "prompt_id,prompt,temperature,seed,response,label\n"
@@ -29,7 +29,7 @@ def _task(samples: list[Sample], temperatures: list[float], seeds: list[int]) ->
     return Task(
         dataset=MemoryDataset(samples),
         solver=grid_generate(temperatures, seeds),
-        scorer=recorded_label(),
+        scorer=recorded_judge(),
         epochs=Epochs(len(temperatures) * len(seeds), "mode"),
         metrics=stability_metrics(),
     )
@@ -65,7 +65,7 @@ def test_replay_serves_each_cell_and_uses_recorded_labels(tmp_path: Path) -> Non
     unknown = next(
         s for s in log.samples if (s.id, s.metadata["temperature"], s.metadata["seed"]) == ("p2", 0.7, 1)
     )
-    assert unknown.scores["recorded_label"].reason == "recorded_unknown"
+    assert unknown.scores["recorded_judge"].reason == "recorded_unknown"
 
 
 def test_replay_miss_fails_the_sample_with_a_clear_message(tmp_path: Path) -> None:

@@ -1,16 +1,14 @@
 """Inspect entry point: importing this module registers the suite's tasks, scorers and model providers.
 
 `pyproject.toml` names it under `[project.entry-points.inspect_ai]`, so `inspect eval
-refusal_stability/stability` and `--model replay/<name>` work from anywhere once the package is installed
-(Inspect resolves the model before it imports a task file, so a provider must be registered here).
+refusal_stability/stability`, `inspect score --scorer refusal_stability/<judge>_judge` and
+`--model replay/<name>` work from anywhere once the package is installed (Inspect resolves the model
+before it imports a task file, so a provider must be registered here).
 """
 
 from inspect_ai.model import modelapi
 
-from refusal_stability.scorers.judge import refusal_judge  # noqa: F401
-from refusal_stability.scorers.offline import offline_judge  # noqa: F401
-from refusal_stability.scorers.recorded import recorded_label  # noqa: F401
-from refusal_stability.scorers.select import auto_judge  # noqa: F401
+from refusal_stability.scorers.select import JUDGES  # noqa: F401  (imports, so registers, every judge's scorer)
 from refusal_stability.tasks.stability import stability  # noqa: F401
 
 

@@ -35,7 +35,8 @@ GRID_INDEX_KEY = "grid_index"
 
 # Score metadata (set by scorers).
 JUDGE_KEY = "judge"
-"""Which judge produced the verdict, e.g. "offline-rules-v2", "llm:openai/gpt-4o-mini:default", "recorded"."""
+"""Which judge produced the verdict: its name, then what tells instances apart (`scorers.common.judge_id`),
+e.g. "llm:openai/gpt-4o-mini:default", "offline:rules-v2", "recorded"."""
 
 
 def verdict_of(value: Any) -> str | None:
