@@ -58,8 +58,8 @@ def stability(
     """Sample each prompt once per grid cell and judge every response REFUSE / PARTIAL / COMPLY.
 
     Args:
-        dataset: Prompt set: paper (the study's 876), advbench, harmbench, strongreject, xstest,
-            jailbreakbench, beavertails, sorry_bench, do_not_answer, or file (with `path`).
+        dataset: Prompt set: a name in `tasks.datasets.DATASETS`, listed in the README's Datasets
+            table (default paper, the study's 876; file reads `path`).
         temperatures: Sampling temperatures of the grid (`-T temperatures=0,0.7`).
         seeds: Sampling seeds of the grid; each response is generated with its own seed.
         max_tokens: Maximum new tokens per response.

@@ -18,21 +18,25 @@ from refusal_stability.schema import CATEGORY_KEY
 from refusal_stability.tasks.datasets import (
     DATASETS,
     DatasetError,
+    advbench,
     beavertails,
+    do_not_answer,
     fetch,
+    harmbench,
     jailbreakbench,
     load_prompts,
     sorry_bench,
+    strongreject,
+    xstest,
 )
-from refusal_stability.tasks.datasets.sources import (
-    ADVBENCH_COMMIT,
-    DO_NOT_ANSWER_REVISION,
-    HARMBENCH_COMMIT,
-    JBB_REVISION,
-    SORRY_BENCH_REVISIONS,
-    STRONGREJECT_COMMIT,
-    XSTEST_COMMIT,
-)
+
+ADVBENCH_COMMIT = advbench.COMMIT
+DO_NOT_ANSWER_REVISION = do_not_answer.REVISION
+HARMBENCH_COMMIT = harmbench.COMMIT
+JBB_REVISION = jailbreakbench.REVISION
+SORRY_BENCH_REVISIONS = sorry_bench.REVISIONS
+STRONGREJECT_COMMIT = strongreject.COMMIT
+XSTEST_COMMIT = xstest.COMMIT
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 KNOWN = (

@@ -33,7 +33,8 @@ FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 
 def table_of(columns: list[str], *rows: dict[str, Any], name: str = "upstream.csv") -> Table:
     records = tuple(
-        Record(row, number, f"row {number} (line {number + 1})") for number, row in enumerate(rows, start=1)
+        Record(Path(name), row, number, f"row {number} (line {number + 1})")
+        for number, row in enumerate(rows, start=1)
     )
     return Table(Path(name), tuple(columns), records)
 
@@ -47,7 +48,7 @@ def metadata(sample) -> dict[str, Any]:
 
 def test_advbench_record_to_sample() -> None:
     table = table_of(["goal", "target"], {"goal": "Do the thing", "target": "Sure, here is"})
-    sample = advbench.record_to_sample(table, table.records[0])
+    sample = advbench.record_to_sample(table.records[0])
     assert sample.input == "Do the thing"
     assert sample.id == hashlib.md5(b"advbench:Do the thing").hexdigest()[:12]  # the study's id
     assert metadata(sample) == {
@@ -83,12 +84,12 @@ def test_harmbench_record_to_sample_standard_and_contextual() -> None:
         "Tags": "context",
     }
     table = table_of(columns, standard, contextual)
-    plain = harmbench.record_to_sample(table, table.records[0])
+    plain = harmbench.record_to_sample(table.records[0])
     assert plain.id == "do_x" and plain.input == "Do X"
     assert metadata(plain)[CATEGORY_KEY] == "illegal"
     assert metadata(plain)["functional_category"] == "standard"
     assert metadata(plain)["has_context"] is False
-    with_context = harmbench.record_to_sample(table, table.records[1])
+    with_context = harmbench.record_to_sample(table.records[1])
     assert with_context.input == "Some context.\n\n---\n\nDo X"
     assert metadata(with_context)["behavior"] == "Do X"
     assert metadata(with_context)["tags"] == "context"
@@ -100,7 +101,7 @@ def test_strongreject_record_to_sample_keeps_prompt_source() -> None:
         ["category", "source", "forbidden_prompt"],
         {"category": "Violence", "source": "DAN", "forbidden_prompt": "Prompt text"},
     )
-    sample = strongreject.record_to_sample(table, table.records[0], "full")
+    sample = strongreject.record_to_sample(table.records[0], "full")
     assert sample.input == "Prompt text"
     assert metadata(sample)[CATEGORY_KEY] == "Violence"
     assert metadata(sample)["source"] == "DAN"
@@ -119,12 +120,12 @@ def test_xstest_record_to_sample_marks_safe_prompts_benign() -> None:
     }
     unsafe = safe | {"id": "26", "type": "contrast_homonyms", "label": "unsafe", "note": ""}
     table = table_of(columns, safe, unsafe)
-    benign = xstest.record_to_sample(table, table.records[0])
+    benign = xstest.record_to_sample(table.records[0])
     assert benign.id == "1"
     assert metadata(benign)[HARMFUL_KEY] is False
     assert metadata(benign)[CATEGORY_KEY] == "homonyms"
     assert metadata(benign)["focus"] == "kill" and metadata(benign)["note"] == "violence"
-    harmful = xstest.record_to_sample(table, table.records[1])
+    harmful = xstest.record_to_sample(table.records[1])
     assert metadata(harmful)[HARMFUL_KEY] is True
     assert metadata(harmful)["note"] is None
 
@@ -135,7 +136,7 @@ def test_xstest_bad_label_names_file_row_column() -> None:
         {"id": "1", "prompt": "p", "type": "homonyms", "label": "maybe"},
     )
     with pytest.raises(DatasetError) as error:
-        xstest.record_to_sample(table, table.records[0])
+        xstest.record_to_sample(table.records[0])
     assert str(error.value) == (
         "upstream.csv: row 1 (line 2): label 'maybe' in column 'label' is neither 'safe' nor 'unsafe'"
     )
@@ -152,8 +153,8 @@ def test_jailbreakbench_record_to_sample_both_splits() -> None:
         "Source": "Original",
     }
     table = table_of(columns, row)
-    harmful = jailbreakbench.record_to_sample(table, table.records[0], "harmful")
-    benign = jailbreakbench.record_to_sample(table, table.records[0], "benign")
+    harmful = jailbreakbench.record_to_sample(table.records[0], "harmful")
+    benign = jailbreakbench.record_to_sample(table.records[0], "benign")
     assert (harmful.id, benign.id) == ("harmful-7", "benign-7")
     assert metadata(harmful)[HARMFUL_KEY] is True and metadata(benign)[HARMFUL_KEY] is False
     assert metadata(harmful)[CATEGORY_KEY] == "Harassment/Discrimination"
@@ -167,7 +168,7 @@ def test_beavertails_record_to_sample() -> None:
         {"prompt": "P", "category": "animal_abuse", "category_id": 0},
         name="test.jsonl",
     )
-    sample = beavertails.record_to_sample(table, table.records[0])
+    sample = beavertails.record_to_sample(table.records[0])
     assert sample.id == "1"
     assert metadata(sample)[CATEGORY_KEY] == "animal_abuse"
     assert metadata(sample)["category_id"] == 0
@@ -177,12 +178,12 @@ def test_sorry_bench_record_to_sample_and_turns_check() -> None:
     good = {"question_id": 12, "category": "2", "turns": ["P"], "prompt_style": "slang"}
     bad = {"question_id": 13, "category": "2", "turns": ["P", "Q"], "prompt_style": "base"}
     table = table_of(list(good), good, bad, name="question.jsonl")
-    sample = sorry_bench.record_to_sample(table, table.records[0], "202503", "slang")
+    sample = sorry_bench.record_to_sample(table.records[0], "202503", "slang")
     assert sample.id == "12" and sample.input == "P"
     assert metadata(sample)[CATEGORY_KEY] == "2"
     assert metadata(sample)["prompt_style"] == "slang" and metadata(sample)["version"] == "202503"
     with pytest.raises(DatasetError) as error:
-        sorry_bench.record_to_sample(table, table.records[1], "202503", "base")
+        sorry_bench.record_to_sample(table.records[1], "202503", "base")
     assert str(error.value) == (
         "question.jsonl: row 2 (line 3): field 'turns' must hold exactly one prompt "
         "(SORRY-Bench is single-turn), got 2"
@@ -198,7 +199,7 @@ def test_do_not_answer_record_to_sample() -> None:
         "question": "Q?",
     }
     table = table_of(list(row), row)
-    sample = do_not_answer.record_to_sample(table, table.records[0])
+    sample = do_not_answer.record_to_sample(table.records[0])
     assert sample.id == "5" and sample.input == "Q?"
     assert metadata(sample)[CATEGORY_KEY] == "Malicious Uses"
     assert metadata(sample)["types_of_harm"] == "Assisting illegal activities"

@@ -3,7 +3,12 @@
 `load_prompts(dataset, ...)` returns an Inspect dataset of Samples whose metadata follows
 `refusal_stability.schema`: `dataset`, `category` (str or None), `harmful` (bool; False marks a benign
 control, where refusing is the failure), `source` (where the prompt text came from), plus
-dataset-specific keys. Each dataset has its own module; `sources` pins every upstream file.
+dataset-specific keys.
+
+A dataset is one module here: its pinned source file(s) at the top (`fetch.github_file` /
+`fetch.hub_file`, with the SHA-256 where known), a `record_to_sample(record) -> Sample`, and a short
+`load(options)` that reads the file and hands both to `common.samples_from`. Register it with one
+line in `DATASETS`, add its test and its row in the README's Datasets table; nothing else names it.
 """
 
 from __future__ import annotations
@@ -67,8 +72,8 @@ def load_prompts(
     """Load a prompt set as an Inspect dataset (a MemoryDataset of Samples, in upstream order).
 
     Args:
-        dataset: paper (default; the study's 876 AdvBench + HarmBench prompts), advbench, harmbench,
-            strongreject, xstest, jailbreakbench, beavertails, sorry_bench, do_not_answer, or file.
+        dataset: A name in `DATASETS` (default paper: the study's 876 AdvBench + HarmBench
+            prompts); the README's Datasets table describes each.
         data_dir: Local folder laid out like ../shared/datasets that replaces every download
             (default: env REFUSAL_STABILITY_DATA_DIR; unset: download pinned files and cache them).
         path: For dataset="file": a CSV, CSV.GZ, JSONL, JSON or Parquet file, a folder holding one,
@@ -80,10 +85,8 @@ def load_prompts(
         categories: Keep only these categories (a list, or a comma-separated string as
             `-T categories=a,b` gives; names that contain commas are recognised whole);
             compared case-insensitively.
-        subset: Dataset-specific variant: harmbench functional categories ("standard",
-            "standard,contextual"), strongreject "small", xstest "safe"/"unsafe", jailbreakbench
-            "harmful"/"benign"/"unofficial", sorry_bench version and mutation ("202406:caesar"),
-            paper "published" (prompts.csv as is instead of the rebuild).
+        subset: Dataset-specific variant (e.g. harmbench "standard,contextual", paper "published");
+            each dataset module's docstring and the README's Datasets table list them.
         sample: Keep a seeded random subset of this many prompts (after the category filter).
         sample_seed: Seed of that subset; the same seed gives the same prompts, in dataset order.
 

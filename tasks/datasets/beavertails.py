@@ -5,8 +5,8 @@ one JSON Lines file with fields prompt, category, category_id. Each prompt is la
 category although it may touch several. All are harmful. The file has no ids, so ids are the row
 numbers ("1".."700") in upstream order. In a local data folder the file is `beavertails/test.jsonl`.
 
-The hub revision is NOT pinned: none could be verified (see `sources.BEAVERTAILS_REVISION`); pin one
-with env REFUSAL_STABILITY_BEAVERTAILS_REVISION, or load from a local data folder.
+The hub revision is NOT pinned: none could be verified (see `REVISION`); pin one with env
+REFUSAL_STABILITY_BEAVERTAILS_REVISION, or load from a local data folder.
 """
 
 from __future__ import annotations
@@ -18,56 +18,52 @@ from refusal_stability.tasks.datasets.common import (
     LoadOptions,
     choose_subset,
     make_sample,
-    optional_text,
-    prompt_text,
-    require_columns,
+    samples_from,
 )
-from refusal_stability.tasks.datasets.fetch import locate
-from refusal_stability.tasks.datasets.readers import Record, Table, read_table
-from refusal_stability.tasks.datasets.sources import (
-    BEAVERTAILS_LOCAL_NAME,
-    BEAVERTAILS_PATH,
-    BEAVERTAILS_REPO_ID,
-    BEAVERTAILS_REVISION,
-    RemoteFile,
-    hub_file,
-    hub_revision,
-)
+from refusal_stability.tasks.datasets.fetch import RemoteFile, hub_file, locate
+from refusal_stability.tasks.datasets.readers import Record, read_table
 
 DATASET = "beavertails"
+REPO_ID = "PKU-Alignment/BeaverTails-Evaluation"
+REVISION: str | None = None
+"""NOT PINNED: no revision of this hub repository could be verified from here (it was unreachable and
+no public record of a commit was found). Downloads follow `main` and log a warning; pin one with env
+REFUSAL_STABILITY_BEAVERTAILS_REVISION=<commit sha>, or put the file in a local data folder."""
+REVISION_ENV = "BEAVERTAILS"
+PATH = "test.jsonl"
+"""Unverified file name (the hub's `test` split, fields prompt / category / category_id)."""
+LOCAL_NAME = "beavertails/test.jsonl"
 PROMPT_FIELD = "prompt"
 CATEGORY_FIELD = "category"
 CATEGORY_ID_FIELD = "category_id"
 SUBSETS = ("all",)
-REVISION_ENV_NAME = "BEAVERTAILS"
 
 
 def remote_file() -> RemoteFile:
     """Return the evaluation file at the env-pinned revision, else at the unpinned default."""
-    revision, pinned = hub_revision(REVISION_ENV_NAME, BEAVERTAILS_REVISION)
-    return hub_file(
-        BEAVERTAILS_REPO_ID, revision, BEAVERTAILS_PATH, BEAVERTAILS_LOCAL_NAME, None, pinned=pinned
-    )
+    return hub_file(REPO_ID, PATH, LOCAL_NAME, revision=REVISION, revision_env=REVISION_ENV)
 
 
 def load(options: LoadOptions) -> Loaded:
     """Load the 700 BeaverTails evaluation prompts, all harmful."""
     choose_subset(DATASET, options.subset, SUBSETS, SUBSETS[0])
     remote = remote_file()
-    table = read_table(locate(remote, options.data_dir))
-    require_columns(table, {"prompt": PROMPT_FIELD, "category": CATEGORY_FIELD})
-    samples = [record_to_sample(table, record) for record in table.records]
-    notes = [] if remote.pinned or options.data_dir else [f"unpinned download: {remote.url}"]
-    return Loaded(samples, [str(table.path)], len(table.records), notes=notes)
+    return samples_from(
+        read_table(locate(remote, options.data_dir)),
+        record_to_sample,
+        columns={"prompt": PROMPT_FIELD, "category": CATEGORY_FIELD},
+        ids=None,  # row numbers
+        notes=[] if remote.pinned or options.data_dir else [f"unpinned download: {remote.url}"],
+    )
 
 
-def record_to_sample(table: Table, record: Record) -> Sample:
+def record_to_sample(record: Record) -> Sample:
     """Map one BeaverTails-Evaluation line to a harmful sample; the id is its row number."""
     return make_sample(
         sample_id=str(record.number),
-        prompt=prompt_text(table, record, PROMPT_FIELD),
+        prompt=record.prompt(PROMPT_FIELD),
         dataset=DATASET,
-        category=optional_text(record, CATEGORY_FIELD),
+        category=record.text(CATEGORY_FIELD),
         harmful=True,
         source=DATASET,
         extra={"category_id": record.values.get(CATEGORY_ID_FIELD)},

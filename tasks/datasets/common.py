@@ -1,10 +1,15 @@
-"""Pieces every dataset loader shares: options in, samples out, and checked access to row fields."""
+"""What every dataset loader shares: options in, samples out, and one way to turn a file into samples.
+
+A dataset module pins its source file(s), maps one row with `record_to_sample(record) -> Sample`, and
+loads with `samples_from(table, record_to_sample, ...)`: that checks the columns, skips the rows a
+subset leaves out (counted by reason), makes the samples and checks their ids are unique.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,15 +77,64 @@ class Loaded:
         if count:
             self.skipped[reason] = self.skipped.get(reason, 0) + count
 
+    def log_skipped(self, where: str) -> None:
+        """Log each reason's count (at INFO: these skips are by design; the summary counts them too)."""
+        for reason, count in self.skipped.items():
+            logger.info("skipped %d row(s) of %s: %s", count, where, reason)
 
-def content_id(source: str, prompt: str) -> str:
-    """Return the study's content id: the first 12 hex digits of md5(f"{source}:{prompt}").
+    def extend(self, other: Loaded) -> Loaded:
+        """Append another file's load (samples, files, rows, skips and notes) to this one."""
+        self.samples.extend(other.samples)
+        self.files.extend(other.files)
+        self.rows_read += other.rows_read
+        for reason, count in other.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
+        self.notes.extend(other.notes)
+        return self
 
-    Ids made this way are stable under reordering, and AdvBench prompts get the same id in the
-    `advbench` dataset as in the study's `paper` set.
+
+def samples_from(
+    table: Table,
+    record_to_sample: Callable[[Record], Sample],
+    *,
+    columns: Mapping[str, str],
+    ids: str | None,
+    skip: Callable[[Record], str | None] | None = None,
+    notes: Iterable[str] = (),
+) -> Loaded:
+    """Turn a file's rows into samples, in file order.
+
+    Args:
+        table: The file's rows.
+        record_to_sample: Maps one kept row to a Sample (raising `record.error(...)` on bad values).
+        columns: The columns every row needs, by role ("prompt" -> "goal"); a missing one is an error.
+        ids: Where the ids come from, for a duplicate-id error ("column 'id'"); None where they
+            are unique by construction (row numbers).
+        skip: Returns why a row is left out (e.g. not in the subset asked for), or None to keep it.
+        notes: Anything else worth knowing about this load.
+
+    Raises:
+        DatasetError: For a missing column, a bad row (named by file and position) or a duplicate id.
     """
-    digest = hashlib.md5(f"{source}:{prompt}".encode()).hexdigest()
-    return digest[:CONTENT_ID_HEX_CHARS]
+    require_columns(table, columns)
+    loaded = Loaded([], [str(table.path)], len(table.records), notes=list(notes))
+    first_row: dict[str, Record] = {}
+    for record in table.records:
+        reason = skip(record) if skip is not None else None
+        if reason is not None:
+            loaded.skip(reason)
+            continue
+        sample = record_to_sample(record)
+        sample_id = str(sample.id)
+        if ids is not None and sample_id in first_row:
+            raise DatasetError(
+                f"{table.path}: duplicate id {sample_id!r} in {ids}: "
+                f"{first_row[sample_id].where} and {record.where}"
+            )
+        first_row[sample_id] = record
+        loaded.samples.append(sample)
+    loaded.log_skipped(str(table.path))
+    return loaded
 
 
 def require_columns(table: Table, columns: Mapping[str, str]) -> None:
@@ -97,47 +151,14 @@ def require_columns(table: Table, columns: Mapping[str, str]) -> None:
             )
 
 
-def prompt_text(table: Table, record: Record, column: str) -> str:
-    """Return a row's prompt, unchanged; it must be a non-empty string.
+def content_id(source: str, prompt: str) -> str:
+    """Return the study's content id: the first 12 hex digits of md5(f"{source}:{prompt}").
 
-    The text is kept verbatim (no stripping): the benchmarks' own harnesses send it that way.
-
-    Raises:
-        DatasetError: If the prompt is missing, not text, or only whitespace.
+    Ids made this way are stable under reordering, and AdvBench prompts get the same id in the
+    `advbench` dataset as in the study's `paper` set.
     """
-    value = record.values.get(column)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise DatasetError(f"{table.path}: {record.where}: empty prompt in column {column!r}")
-    if not isinstance(value, str):
-        raise DatasetError(
-            f"{table.path}: {record.where}: prompt in column {column!r} is {type(value).__name__}, not text"
-        )
-    return value
-
-
-def optional_text(record: Record, column: str | None) -> str | None:
-    """Return a row's value in a text column, or None where the column is absent or blank."""
-    if column is None:
-        return None
-    value = record.values.get(column)
-    if value is None:
-        return None
-    if isinstance(value, float) and value != value:  # NaN from Parquet
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def required_text(table: Table, record: Record, column: str) -> str:
-    """Return a row's non-blank value in a column that every row must fill (ids, labels).
-
-    Raises:
-        DatasetError: If the value is missing or blank.
-    """
-    text = optional_text(record, column)
-    if text is None:
-        raise DatasetError(f"{table.path}: {record.where}: empty value in column {column!r}")
-    return text
+    digest = hashlib.md5(f"{source}:{prompt}".encode()).hexdigest()
+    return digest[:CONTENT_ID_HEX_CHARS]
 
 
 def make_sample(
@@ -175,24 +196,6 @@ def make_sample(
     return Sample(id=sample_id, input=prompt, metadata=metadata)
 
 
-def check_unique_ids(table: Table, ids: Sequence[tuple[str, Record]], column: str) -> None:
-    """Raise on the first id used twice, naming the file, the column and both rows.
-
-    Args:
-        table: The file the ids were read from (named in the message).
-        ids: (id, row) pairs in file order.
-        column: The column the ids came from, or a description of how they were made.
-    """
-    first: dict[str, Record] = {}
-    for sample_id, record in ids:
-        if sample_id in first:
-            raise DatasetError(
-                f"{table.path}: duplicate id {sample_id!r} in {column}: "
-                f"{first[sample_id].where} and {record.where}"
-            )
-        first[sample_id] = record
-
-
 def choose_subset(dataset: str, subset: str | None, choices: Iterable[str], default: str) -> str:
     """Return the subset asked for (case-insensitive), or the default when none was given.
 
@@ -209,35 +212,3 @@ def choose_subset(dataset: str, subset: str | None, choices: Iterable[str], defa
     raise DatasetError(
         f"unknown subset {subset!r} for dataset {dataset!r}; known subsets: {', '.join(options)}"
     )
-
-
-def log_skipped(dataset: str, where: str, reason: str, count: int, *, expected: bool) -> None:
-    """Report skipped rows: INFO when the skip is by design, WARNING otherwise."""
-    if not count:
-        return
-    level = logging.INFO if expected else logging.WARNING
-    logger.log(level, "%s: skipped %d row(s) of %s: %s", dataset, count, where, reason)
-
-
-def finish_subset_load(
-    loaded: Loaded, table: Table, kept: Sequence[Record], id_source: str, dataset: str, where: str
-) -> Loaded:
-    """Close a load that kept some rows: their ids must be unique, and the rows left out are reported.
-
-    Args:
-        loaded: The load so far (samples made from `kept`, skips counted by reason).
-        table: The file the rows came from.
-        kept: The rows the samples were made from, in order.
-        id_source: The id column, or how ids were made (named in a duplicate-id error).
-        dataset: Dataset name for the log line.
-        where: The file named in the log line.
-    """
-    check_unique_ids(table, sample_rows(loaded.samples, kept), id_source)
-    for reason, count in loaded.skipped.items():
-        log_skipped(dataset, where, reason, count, expected=True)
-    return loaded
-
-
-def sample_rows(samples: Sequence[Sample], records: Sequence[Record]) -> list[tuple[str, Record]]:
-    """Pair each sample's id with the row it was made from (one sample per row, in order)."""
-    return [(str(sample.id), record) for sample, record in zip(samples, records, strict=True)]

@@ -15,72 +15,55 @@ from inspect_ai.dataset import Sample
 from refusal_stability.tasks.datasets.common import (
     Loaded,
     LoadOptions,
-    check_unique_ids,
     choose_subset,
     make_sample,
-    optional_text,
-    prompt_text,
-    require_columns,
-    required_text,
-    sample_rows,
+    samples_from,
 )
-from refusal_stability.tasks.datasets.fetch import locate
-from refusal_stability.tasks.datasets.readers import Record, Table, read_csv
-from refusal_stability.tasks.datasets.sources import (
-    DO_NOT_ANSWER_LOCAL_NAME,
-    DO_NOT_ANSWER_PATH,
-    DO_NOT_ANSWER_REPO_ID,
-    DO_NOT_ANSWER_REVISION,
-    RemoteFile,
-    hub_file,
-    hub_revision,
-)
+from refusal_stability.tasks.datasets.fetch import RemoteFile, hub_file, locate
+from refusal_stability.tasks.datasets.readers import Record, read_csv
 
 DATASET = "do_not_answer"
+REPO_ID = "LibrAI/do-not-answer"
+REVISION = "74e74f2e4507ef256fe536f78a776f4a1ff67955"
+REVISION_ENV = "DO_NOT_ANSWER"
+PATH = "data_en.csv"
+LOCAL_NAME = "do_not_answer/data_en.csv"
 ID_COLUMN = "id"
 PROMPT_COLUMN = "question"
 RISK_AREA_COLUMN = "risk_area"
 HARM_TYPE_COLUMN = "types_of_harm"
 SPECIFIC_HARMS_COLUMN = "specific_harms"
 SUBSETS = ("all",)
-REVISION_ENV_NAME = "DO_NOT_ANSWER"
 
 
 def remote_file() -> RemoteFile:
     """Return `data_en.csv` at the pinned (or env-overridden) hub revision."""
-    revision, pinned = hub_revision(REVISION_ENV_NAME, DO_NOT_ANSWER_REVISION)
-    return hub_file(
-        DO_NOT_ANSWER_REPO_ID,
-        revision,
-        DO_NOT_ANSWER_PATH,
-        DO_NOT_ANSWER_LOCAL_NAME,
-        None,
-        pinned=pinned,
-    )
+    return hub_file(REPO_ID, PATH, LOCAL_NAME, revision=REVISION, revision_env=REVISION_ENV)
 
 
 def load(options: LoadOptions) -> Loaded:
     """Load the Do-Not-Answer prompts with their risk area and harm types."""
     choose_subset(DATASET, options.subset, SUBSETS, SUBSETS[0])
-    table = read_csv(locate(remote_file(), options.data_dir))
-    require_columns(table, {"prompt": PROMPT_COLUMN, "id": ID_COLUMN, "risk area": RISK_AREA_COLUMN})
-    samples = [record_to_sample(table, record) for record in table.records]
-    check_unique_ids(table, sample_rows(samples, table.records), f"column {ID_COLUMN!r}")
-    return Loaded(samples, [str(table.path)], len(table.records))
+    return samples_from(
+        read_csv(locate(remote_file(), options.data_dir)),
+        record_to_sample,
+        columns={"prompt": PROMPT_COLUMN, "id": ID_COLUMN, "risk area": RISK_AREA_COLUMN},
+        ids=f"column {ID_COLUMN!r}",
+    )
 
 
-def record_to_sample(table: Table, record: Record) -> Sample:
+def record_to_sample(record: Record) -> Sample:
     """Map one Do-Not-Answer row: category = risk area; harm type and specific harm in metadata."""
     return make_sample(
-        sample_id=required_text(table, record, ID_COLUMN),
-        prompt=prompt_text(table, record, PROMPT_COLUMN),
+        sample_id=record.required(ID_COLUMN),
+        prompt=record.prompt(PROMPT_COLUMN),
         dataset=DATASET,
-        category=optional_text(record, RISK_AREA_COLUMN),
+        category=record.text(RISK_AREA_COLUMN),
         harmful=True,
         source=DATASET,
         extra={
-            "risk_area": optional_text(record, RISK_AREA_COLUMN),
-            "types_of_harm": optional_text(record, HARM_TYPE_COLUMN),
-            "specific_harms": optional_text(record, SPECIFIC_HARMS_COLUMN),
+            "risk_area": record.text(RISK_AREA_COLUMN),
+            "types_of_harm": record.text(HARM_TYPE_COLUMN),
+            "specific_harms": record.text(SPECIFIC_HARMS_COLUMN),
         },
     )

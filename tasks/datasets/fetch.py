@@ -1,9 +1,19 @@
-"""Find a dataset file: in the local data folder if one is given, else download it once and cache it.
+"""Where a dataset file comes from: a pinned upstream URL, its checksum, and its name in a local folder.
 
-A local folder replaces the download entirely: if it is set and lacks the file, that is an error, not a
-reason to go to the network. Downloads go to a cache folder (`~/.cache/refusal_stability`, or env
-REFUSAL_STABILITY_CACHE_DIR), are checked against the pinned SHA-256 where one is known, and are
-moved into place only when complete, so a broken download never poisons the cache.
+GitHub files are pinned to a commit (`github_file`) and Hugging Face files to a revision, a commit of
+the hub's dataset repository (`hub_file`). Where the SHA-256 of the upstream file is known, a download
+is checked against it; each dataset module holds its own pins beside its `record_to_sample`.
+
+A local data folder (`data_dir` or env REFUSAL_STABILITY_DATA_DIR) replaces every download: if it is
+set and lacks the file, that is an error, not a reason to go to the network. Inside it each file is
+looked up at `RemoteFile.local_name`, the layout of `../shared/datasets/`. Downloads go to a cache
+folder (`~/.cache/refusal_stability`, or env REFUSAL_STABILITY_CACHE_DIR), are checked against the
+pinned SHA-256 where one is known, and are moved into place only when complete, so a broken download
+never poisons the cache.
+
+Hub revisions may be overridden with an environment variable (`REFUSAL_STABILITY_<NAME>_REVISION`,
+e.g. REFUSAL_STABILITY_BEAVERTAILS_REVISION); the checksum is then not checked, since it belongs to
+the pinned revision.
 """
 
 from __future__ import annotations
@@ -13,10 +23,10 @@ import logging
 import os
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from refusal_stability.tasks.datasets.errors import DatasetError
-from refusal_stability.tasks.datasets.sources import HF_HUB, RemoteFile
 
 logger = logging.getLogger("refusal_stability.tasks.datasets")
 
@@ -28,6 +38,74 @@ HUB_TOKEN_ENVS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 DOWNLOAD_TIMEOUT_S = 60.0
 USER_AGENT = "refusal-stability-dataset-loader"
 CACHE_KEY_HEX_CHARS = 16
+GITHUB_RAW = "https://raw.githubusercontent.com"
+HF_HUB = "https://huggingface.co"
+UNPINNED_REVISION = "main"
+"""Used only where no revision could be verified; loading from it logs a warning."""
+REVISION_ENV_TEMPLATE = "REFUSAL_STABILITY_{name}_REVISION"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One upstream file.
+
+    Attributes:
+        local_name: Path of the file inside a local data folder (and its cache name).
+        url: Download URL, pinned to a commit or revision where one is known.
+        sha256: Expected SHA-256 of the downloaded bytes, or None where not verified.
+        pinned: False where the URL follows a moving branch (no verified revision).
+        gated: True for gated hub datasets: the user's hub token is sent (HF_TOKEN).
+        homepage: Where a user accepts the licence or reads about the file (for messages).
+    """
+
+    local_name: str
+    url: str
+    sha256: str | None
+    pinned: bool = True
+    gated: bool = False
+    homepage: str = ""
+
+
+def github_file(repo: str, commit: str, path: str, local_name: str, sha256: str | None) -> RemoteFile:
+    """Return a GitHub file pinned to a commit (raw.githubusercontent.com)."""
+    return RemoteFile(
+        local_name=local_name,
+        url=f"{GITHUB_RAW}/{repo}/{commit}/{path}",
+        sha256=sha256,
+        homepage=f"https://github.com/{repo}/blob/{commit}/{path}",
+    )
+
+
+def hub_file(
+    repo_id: str,
+    path: str,
+    local_name: str,
+    *,
+    revision: str | None,
+    sha256: str | None = None,
+    revision_env: str | None = None,
+    gated: bool = False,
+) -> RemoteFile:
+    """Return a file of a Hugging Face dataset repository at one revision (the hub's resolve URL).
+
+    Call it when loading, not at import: env `REFUSAL_STABILITY_<revision_env>_REVISION`, when set,
+    replaces the pinned revision (and drops the checksum, which belongs to the pinned revision);
+    with neither, the file follows the `main` branch, unpinned (a download then logs a warning).
+    """
+    override = (
+        os.environ.get(REVISION_ENV_TEMPLATE.format(name=revision_env), "").strip() if revision_env else ""
+    )
+    if override and override != revision:
+        revision, sha256 = override, None
+    pinned = revision is not None
+    return RemoteFile(
+        local_name=local_name,
+        url=f"{HF_HUB}/datasets/{repo_id}/resolve/{revision or UNPINNED_REVISION}/{path}",
+        sha256=sha256,
+        pinned=pinned,
+        gated=gated,
+        homepage=f"{HF_HUB}/datasets/{repo_id}",
+    )
 
 
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path | None:

@@ -20,24 +20,15 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from inspect_ai.dataset import Sample
 
-from refusal_stability.tasks.datasets.common import (
-    Loaded,
-    LoadOptions,
-    check_unique_ids,
-    make_sample,
-    optional_text,
-    prompt_text,
-    require_columns,
-    required_text,
-    sample_rows,
-)
+from refusal_stability.tasks.datasets.common import Loaded, LoadOptions, make_sample, samples_from
 from refusal_stability.tasks.datasets.errors import DatasetError
-from refusal_stability.tasks.datasets.fetch import locate, resolve_user_path
+from refusal_stability.tasks.datasets.fetch import RemoteFile, hub_file, locate, resolve_user_path
 from refusal_stability.tasks.datasets.readers import (
     SUPPORTED_SUFFIXES,
     Record,
@@ -45,7 +36,6 @@ from refusal_stability.tasks.datasets.readers import (
     read_table,
     suffix_of,
 )
-from refusal_stability.tasks.datasets.sources import RemoteFile, hub_file
 
 logger = logging.getLogger("refusal_stability.tasks.datasets")
 
@@ -95,23 +85,23 @@ def load(options: LoadOptions) -> Loaded:
     )
     roles = {"prompt": columns.prompt, "id": columns.id}
     roles |= {"category": columns.category, "label": columns.label}
-    require_columns(table, {role: column for role, column in roles.items() if column})
-    samples = [record_to_sample(table, record, columns, source) for record in table.records]
-    if columns.id:
-        check_unique_ids(table, sample_rows(samples, table.records), f"column {columns.id!r}")
-    notes = [] if columns.label else ["no label_column: every prompt is marked harmful"]
-    return Loaded(samples, [str(table.path)], len(table.records), notes=notes)
+    return samples_from(
+        table,
+        partial(record_to_sample, columns=columns, source=source),
+        columns={role: column for role, column in roles.items() if column},
+        ids=f"column {columns.id!r}" if columns.id else None,  # else row numbers
+        notes=[] if columns.label else ["no label_column: every prompt is marked harmful"],
+    )
 
 
-def record_to_sample(table: Table, record: Record, columns: FileColumns, source: str) -> Sample:
+def record_to_sample(record: Record, columns: FileColumns, source: str) -> Sample:
     """Map one row of a user's file through the column mapping."""
-    sample_id = required_text(table, record, columns.id) if columns.id else str(record.number)
     return make_sample(
-        sample_id=sample_id,
-        prompt=prompt_text(table, record, columns.prompt),
+        sample_id=record.required(columns.id) if columns.id else str(record.number),
+        prompt=record.prompt(columns.prompt),
         dataset=DATASET,
-        category=optional_text(record, columns.category),
-        harmful=harmful_label(table, record, columns.label),
+        category=record.text(columns.category),
+        harmful=harmful_label(record, columns.label),
         source=source,
         extra={"row": record.number},
     )
@@ -141,14 +131,7 @@ def hub_remote(path: str) -> RemoteFile:
             "e.g. hf://LibrAI/do-not-answer@<commit>/data_en.csv"
         )
     repo, revision, file = match["repo"], match["revision"], match["file"]
-    return hub_file(
-        repo,
-        revision or "main",
-        file,
-        f"{repo}/{file}",
-        None,
-        pinned=revision is not None,
-    )
+    return hub_file(repo, file, f"{repo}/{file}", revision=revision)
 
 
 def resolve_local(path: str, data_dir: Path | None) -> Path:
@@ -204,7 +187,7 @@ def guess_prompt_column(table: Table) -> str:
     )
 
 
-def harmful_label(table: Table, record: Record, column: str | None) -> bool:
+def harmful_label(record: Record, column: str | None) -> bool:
     """Return whether a row is harmful: by its label, or True when there is no label column.
 
     Raises:
@@ -217,12 +200,12 @@ def harmful_label(table: Table, record: Record, column: str | None) -> bool:
         return value
     if isinstance(value, int | float) and value in (0, 1):
         return bool(value)
-    text = required_text(table, record, column).lower()
+    text = record.required(column).lower()
     if text in HARMFUL_LABELS:
         return True
     if text in BENIGN_LABELS:
         return False
-    raise DatasetError(
-        f"{table.path}: {record.where}: label {text!r} in column {column!r} is neither harmful "
+    raise record.error(
+        f"label {text!r} in column {column!r} is neither harmful "
         f"({', '.join(sorted(HARMFUL_LABELS))}) nor benign ({', '.join(sorted(BENIGN_LABELS))})"
     )

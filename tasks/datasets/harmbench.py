@@ -10,28 +10,30 @@ prompt the way HarmBench's own direct-request baseline builds its test case:
 rows it leaves out are counted in the summary. The copyright behaviours ask for copyrighted text and
 are scored upstream with a hash check rather than a classifier; they are included unless a subset
 leaves them out.
+
+../shared/datasets/harmbench/SOURCE.md records the copy's SHA-256 (8d81acc...), equal to upstream's
+raw file; the pinned commit serves exactly that file (public records of this pinned URL agree).
 """
 
 from __future__ import annotations
 
 from inspect_ai.dataset import Sample
 
-from refusal_stability.tasks.datasets.common import (
-    Loaded,
-    LoadOptions,
-    finish_subset_load,
-    make_sample,
-    optional_text,
-    prompt_text,
-    require_columns,
-    required_text,
-)
+from refusal_stability.tasks.datasets.common import Loaded, LoadOptions, make_sample, samples_from
 from refusal_stability.tasks.datasets.errors import DatasetError
-from refusal_stability.tasks.datasets.fetch import locate
-from refusal_stability.tasks.datasets.readers import Record, Table, read_csv
-from refusal_stability.tasks.datasets.sources import HARMBENCH_FILE
+from refusal_stability.tasks.datasets.fetch import github_file, locate
+from refusal_stability.tasks.datasets.readers import Record, read_csv
 
 DATASET = "harmbench"
+REPO = "centerforaisafety/HarmBench"
+COMMIT = "8e1604d1171fe8a48d8febecd22f600e462bdcdd"
+SOURCE = github_file(
+    REPO,
+    COMMIT,
+    "data/behavior_datasets/harmbench_behaviors_text_all.csv",
+    "harmbench/harmbench_behaviors_text_all.csv",
+    "8d81accedd38eaaf8b760618622bb888417d1fd0c86eba65c427a16f1cbb4afc",
+)
 PROMPT_COLUMN = "Behavior"
 CONTEXT_COLUMN = "ContextString"
 FUNCTIONAL_COLUMN = "FunctionalCategory"
@@ -47,52 +49,51 @@ SUBSET_SEPARATOR = ","
 def load(options: LoadOptions) -> Loaded:
     """Load HarmBench's text behaviours, optionally only some functional categories."""
     wanted = parse_subset(options.subset)
-    table = read_csv(locate(HARMBENCH_FILE, options.data_dir))
-    require_columns(
-        table,
-        {
+
+    def not_in_subset(record: Record) -> str | None:
+        functional = record.required(FUNCTIONAL_COLUMN)
+        if wanted is None or functional in wanted:
+            return None
+        return f"functional category {functional} not in subset"
+
+    return samples_from(
+        read_csv(locate(SOURCE, options.data_dir)),
+        record_to_sample,
+        columns={
             "prompt": PROMPT_COLUMN,
             "id": ID_COLUMN,
             "functional category": FUNCTIONAL_COLUMN,
             "semantic category": SEMANTIC_COLUMN,
             "context": CONTEXT_COLUMN,
         },
+        ids=f"column {ID_COLUMN!r}",
+        skip=not_in_subset,
     )
-    loaded = Loaded([], [str(table.path)], len(table.records))
-    kept = []
-    for record in table.records:
-        functional = required_text(table, record, FUNCTIONAL_COLUMN)
-        if wanted is not None and functional not in wanted:
-            loaded.skip(f"functional category {functional} not in subset")
-            continue
-        kept.append(record)
-        loaded.samples.append(record_to_sample(table, record))
-    return finish_subset_load(loaded, table, kept, f"column {ID_COLUMN!r}", DATASET, str(table.path))
 
 
-def record_to_sample(table: Table, record: Record) -> Sample:
+def record_to_sample(record: Record) -> Sample:
     """Map one HarmBench row to a harmful sample (category = semantic category, id = BehaviorID)."""
-    semantic = optional_text(record, SEMANTIC_COLUMN)
+    semantic = record.text(SEMANTIC_COLUMN)
     return make_sample(
-        sample_id=required_text(table, record, ID_COLUMN),
-        prompt=harmbench_prompt(table, record),
+        sample_id=record.required(ID_COLUMN),
+        prompt=harmbench_prompt(record),
         dataset=DATASET,
         category=semantic,
         harmful=True,
         source=DATASET,
         extra={
-            "functional_category": required_text(table, record, FUNCTIONAL_COLUMN),
+            "functional_category": record.required(FUNCTIONAL_COLUMN),
             "semantic_category": semantic,
-            "tags": optional_text(record, TAGS_COLUMN),
-            "behavior": prompt_text(table, record, PROMPT_COLUMN),
-            "has_context": optional_text(record, CONTEXT_COLUMN) is not None,
+            "tags": record.text(TAGS_COLUMN),
+            "behavior": record.prompt(PROMPT_COLUMN),
+            "has_context": record.text(CONTEXT_COLUMN) is not None,
         },
     )
 
 
-def harmbench_prompt(table: Table, record: Record) -> str:
+def harmbench_prompt(record: Record) -> str:
     """Return the test case HarmBench sends: the behaviour, after its context string if it has one."""
-    behavior = prompt_text(table, record, PROMPT_COLUMN)
+    behavior = record.prompt(PROMPT_COLUMN)
     context = record.values.get(CONTEXT_COLUMN)
     if isinstance(context, str) and context.strip():
         return f"{context}{CONTEXT_SEPARATOR}{behavior}"

@@ -16,6 +16,7 @@ never in place of the official files.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from inspect_ai.dataset import Sample
@@ -23,38 +24,33 @@ from inspect_ai.dataset import Sample
 from refusal_stability.tasks.datasets.common import (
     Loaded,
     LoadOptions,
-    check_unique_ids,
     choose_subset,
     content_id,
-    finish_subset_load,
     make_sample,
-    optional_text,
-    prompt_text,
-    require_columns,
-    required_text,
-    sample_rows,
+    samples_from,
 )
 from refusal_stability.tasks.datasets.errors import DatasetError
-from refusal_stability.tasks.datasets.fetch import locate
-from refusal_stability.tasks.datasets.readers import Record, Table, read_csv, read_json
-from refusal_stability.tasks.datasets.sources import (
-    JBB_BENIGN_PATH,
-    JBB_BENIGN_SHA256,
-    JBB_HARMFUL_PATH,
-    JBB_HARMFUL_SHA256,
-    JBB_LOCAL_DIR,
-    JBB_REPO_ID,
-    JBB_REVISION,
-    JBB_UNOFFICIAL_LOCAL_NAME,
-    RemoteFile,
-    hub_file,
-    hub_revision,
-)
+from refusal_stability.tasks.datasets.fetch import RemoteFile, hub_file, locate
+from refusal_stability.tasks.datasets.readers import Record, read_csv, read_json
 
 DATASET = "jailbreakbench"
+REPO_ID = "JailbreakBench/JBB-Behaviors"
+REVISION = "886acc352a31533ffbcf4ef22c744658688086fc"
+REVISION_ENV = "JAILBREAKBENCH"
 HARMFUL = "harmful"
 BENIGN = "benign"
+FILES = {
+    HARMFUL: (
+        "data/harmful-behaviors.csv",
+        "4a8ec6832056b631eb092dccc60d37a61c3d441268268888b3d006288afeffa1",
+    ),
+    BENIGN: ("data/benign-behaviors.csv", "3cda234d21a991fa309bbfea4b6d9dae31ccdf8e9d452424b6a983e4fdc33468"),
+}
+"""split -> (path in the hub repository, SHA-256 at the pinned revision)."""
+LOCAL_DIR = "jailbreakbench"
 UNOFFICIAL = "unofficial"
+UNOFFICIAL_LOCAL_NAME = "jbb_behaviors_unofficial/jailbreakbench.json"
+"""A third-party reformat (text + label only) kept in ../shared/datasets; local only, never downloaded."""
 SUBSETS = ("all", HARMFUL, BENIGN, UNOFFICIAL, f"{UNOFFICIAL}-{HARMFUL}", f"{UNOFFICIAL}-{BENIGN}")
 PROMPT_COLUMN = "Goal"
 INDEX_COLUMN = "Index"
@@ -65,23 +61,21 @@ TARGET_COLUMN = "Target"
 UNOFFICIAL_PROMPT_FIELD = "text"
 UNOFFICIAL_LABEL_FIELD = "label"
 UNOFFICIAL_LABELS = {"harmful": True, "safe": False}
-REVISION_ENV_NAME = "JAILBREAKBENCH"
 
 
 def official_files() -> dict[str, RemoteFile]:
     """Return the two official files at the pinned (or env-overridden) hub revision."""
-    revision, pinned = hub_revision(REVISION_ENV_NAME, JBB_REVISION)
-    overridden = revision != JBB_REVISION
-    files = {}
-    for split, path, sha256 in (
-        (HARMFUL, JBB_HARMFUL_PATH, JBB_HARMFUL_SHA256),
-        (BENIGN, JBB_BENIGN_PATH, JBB_BENIGN_SHA256),
-    ):
-        local_name = f"{JBB_LOCAL_DIR}/{path.rsplit('/', 1)[-1]}"
-        files[split] = hub_file(
-            JBB_REPO_ID, revision, path, local_name, None if overridden else sha256, pinned=pinned
+    return {
+        split: hub_file(
+            REPO_ID,
+            path,
+            f"{LOCAL_DIR}/{Path(path).name}",
+            revision=REVISION,
+            sha256=sha256,
+            revision_env=REVISION_ENV,
         )
-    return files
+        for split, (path, sha256) in FILES.items()
+    }
 
 
 def load(options: LoadOptions) -> Loaded:
@@ -89,69 +83,42 @@ def load(options: LoadOptions) -> Loaded:
     subset = choose_subset(DATASET, options.subset, SUBSETS, "all")
     if subset.startswith(UNOFFICIAL):
         return _load_unofficial(options, subset)
-    splits = (HARMFUL, BENIGN) if subset == "all" else (subset,)
     files = official_files()
     loaded = Loaded([])
-    for split in splits:
+    for split in (HARMFUL, BENIGN) if subset == "all" else (subset,):
         table = read_csv(_locate_official(files[split], options))
-        _add_official(loaded, table, split)
+        loaded.extend(
+            samples_from(
+                table,
+                partial(record_to_sample, split=split),
+                columns={"prompt": PROMPT_COLUMN, "index": INDEX_COLUMN, "category": CATEGORY_COLUMN},
+                ids=f"column {INDEX_COLUMN!r}",
+            )
+        )
     return loaded
 
 
-def _locate_official(remote: RemoteFile, options: LoadOptions) -> Path:
-    """Locate an official file; in a data folder without it, point at the unofficial subsets."""
-    try:
-        return locate(remote, options.data_dir)
-    except DatasetError as exc:
-        if options.data_dir is not None and (options.data_dir / JBB_UNOFFICIAL_LOCAL_NAME).is_file():
-            raise DatasetError(
-                f"{exc}; this folder has only the unofficial reformat {JBB_UNOFFICIAL_LOCAL_NAME}: "
-                f"use subset={UNOFFICIAL!r} to load it"
-            ) from exc
-        raise
-
-
-def _add_official(loaded: Loaded, table: Table, split: str) -> None:
-    """Add one official half to the samples."""
-    require_columns(table, {"prompt": PROMPT_COLUMN, "index": INDEX_COLUMN, "category": CATEGORY_COLUMN})
-    samples = [record_to_sample(table, record, split) for record in table.records]
-    check_unique_ids(table, sample_rows(samples, table.records), f"column {INDEX_COLUMN!r}")
-    loaded.samples.extend(samples)
-    loaded.files.append(str(table.path))
-    loaded.rows_read += len(table.records)
-
-
-def record_to_sample(table: Table, record: Record, split: str) -> Sample:
+def record_to_sample(record: Record, split: str) -> Sample:
     """Map one official JBB row; `split` ("harmful" or "benign") decides `harmful`."""
     return make_sample(
-        sample_id=f"{split}-{required_text(table, record, INDEX_COLUMN)}",
-        prompt=prompt_text(table, record, PROMPT_COLUMN),
+        sample_id=f"{split}-{record.required(INDEX_COLUMN)}",
+        prompt=record.prompt(PROMPT_COLUMN),
         dataset=DATASET,
-        category=optional_text(record, CATEGORY_COLUMN),
+        category=record.text(CATEGORY_COLUMN),
         harmful=split == HARMFUL,
-        source=optional_text(record, SOURCE_COLUMN) or DATASET,
+        source=record.text(SOURCE_COLUMN) or DATASET,
         extra={
             "split": split,
-            "behavior": optional_text(record, BEHAVIOR_COLUMN),
-            "target": optional_text(record, TARGET_COLUMN),
+            "behavior": record.text(BEHAVIOR_COLUMN),
+            "target": record.text(TARGET_COLUMN),
         },
     )
 
 
-def unofficial_record_to_sample(table: Table, record: Record) -> Sample:
-    """Map one row of the unofficial reformat (text, label "harmful"/"safe"; no category).
-
-    Raises:
-        DatasetError: If the label is neither "harmful" nor "safe".
-    """
-    label = required_text(table, record, UNOFFICIAL_LABEL_FIELD).lower()
-    if label not in UNOFFICIAL_LABELS:
-        raise DatasetError(
-            f"{table.path}: {record.where}: label {label!r} in field {UNOFFICIAL_LABEL_FIELD!r} is "
-            f"not one of {', '.join(UNOFFICIAL_LABELS)}"
-        )
-    harmful = UNOFFICIAL_LABELS[label]
-    prompt = prompt_text(table, record, UNOFFICIAL_PROMPT_FIELD)
+def unofficial_record_to_sample(record: Record) -> Sample:
+    """Map one row of the unofficial reformat (text, label "harmful"/"safe"; no category)."""
+    harmful = unofficial_harmful(record)
+    prompt = record.prompt(UNOFFICIAL_PROMPT_FIELD)
     return make_sample(
         sample_id=content_id(DATASET, prompt),
         prompt=prompt,
@@ -163,25 +130,53 @@ def unofficial_record_to_sample(table: Table, record: Record) -> Sample:
     )
 
 
+def unofficial_harmful(record: Record) -> bool:
+    """Return whether an unofficial row is harmful.
+
+    Raises:
+        DatasetError: If the label is neither "harmful" nor "safe".
+    """
+    label = record.required(UNOFFICIAL_LABEL_FIELD).lower()
+    if label not in UNOFFICIAL_LABELS:
+        raise record.error(
+            f"label {label!r} in field {UNOFFICIAL_LABEL_FIELD!r} is not one of "
+            f"{', '.join(UNOFFICIAL_LABELS)}"
+        )
+    return UNOFFICIAL_LABELS[label]
+
+
+def _locate_official(remote: RemoteFile, options: LoadOptions) -> Path:
+    """Locate an official file; in a data folder without it, point at the unofficial subsets."""
+    try:
+        return locate(remote, options.data_dir)
+    except DatasetError as exc:
+        if options.data_dir is not None and (options.data_dir / UNOFFICIAL_LOCAL_NAME).is_file():
+            raise DatasetError(
+                f"{exc}; this folder has only the unofficial reformat {UNOFFICIAL_LOCAL_NAME}: "
+                f"use subset={UNOFFICIAL!r} to load it"
+            ) from exc
+        raise
+
+
 def _load_unofficial(options: LoadOptions, subset: str) -> Loaded:
     """Load the third-party text/label reformat (local only; it is not downloadable)."""
     if options.data_dir is None:
         raise DatasetError(
-            f"subset {subset!r} of {DATASET!r} reads the local file {JBB_UNOFFICIAL_LOCAL_NAME}; "
+            f"subset {subset!r} of {DATASET!r} reads the local file {UNOFFICIAL_LOCAL_NAME}; "
             "set data_dir (or REFUSAL_STABILITY_DATA_DIR) to a folder holding it"
         )
-    path = options.data_dir / JBB_UNOFFICIAL_LOCAL_NAME
-    table = read_json(path)
-    require_columns(table, {"prompt": UNOFFICIAL_PROMPT_FIELD, "label": UNOFFICIAL_LABEL_FIELD})
+    path = options.data_dir / UNOFFICIAL_LOCAL_NAME
     wanted = subset.removeprefix(f"{UNOFFICIAL}-") if subset != UNOFFICIAL else None
-    loaded = Loaded([], [str(path)], len(table.records), notes=[f"unofficial copy {path}"])
-    kept = []
-    for record in table.records:
-        sample = unofficial_record_to_sample(table, record)
-        split = (sample.metadata or {})["split"]
-        if wanted is not None and split != wanted:
-            loaded.skip(f"{split} row not in subset {subset}")
-            continue
-        kept.append(record)
-        loaded.samples.append(sample)
-    return finish_subset_load(loaded, table, kept, "content ids of field 'text'", DATASET, str(path))
+
+    def not_in_subset(record: Record) -> str | None:
+        split = HARMFUL if unofficial_harmful(record) else BENIGN
+        return None if wanted in (None, split) else f"{split} row not in subset {subset}"
+
+    return samples_from(
+        read_json(path),
+        unofficial_record_to_sample,
+        columns={"prompt": UNOFFICIAL_PROMPT_FIELD, "label": UNOFFICIAL_LABEL_FIELD},
+        ids=f"content ids of field {UNOFFICIAL_PROMPT_FIELD!r}",
+        skip=not_in_subset,
+        notes=[f"unofficial copy {path}"],
+    )

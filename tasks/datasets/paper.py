@@ -32,35 +32,31 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from inspect_ai.dataset import Sample
+
+from refusal_stability.tasks.datasets import advbench, harmbench
 from refusal_stability.tasks.datasets.common import (
     Loaded,
     LoadOptions,
-    check_unique_ids,
     choose_subset,
     content_id,
-    log_skipped,
     make_sample,
-    optional_text,
-    prompt_text,
     require_columns,
-    required_text,
+    samples_from,
 )
-from refusal_stability.tasks.datasets.fetch import locate
-from refusal_stability.tasks.datasets.readers import Table, read_csv
-from refusal_stability.tasks.datasets.sources import (
-    ADVBENCH_FILE,
-    HARMBENCH_FILE,
-    PAPER_PROMPTS_FILE,
-)
+from refusal_stability.tasks.datasets.fetch import github_file, locate
+from refusal_stability.tasks.datasets.readers import Record, Table, read_csv
 
 DATASET = "paper"
-ADVBENCH_SOURCE = "advbench"
-HARMBENCH_SOURCE = "harmbench"
-ADVBENCH_PROMPT_COLUMN = "goal"
-HARMBENCH_PROMPT_COLUMN = "Behavior"
-HARMBENCH_SEMANTIC_COLUMN = "SemanticCategory"
-HARMBENCH_FUNCTIONAL_COLUMN = "FunctionalCategory"
-HARMBENCH_ID_COLUMN = "BehaviorID"
+PUBLISHED_SOURCE = github_file(
+    "erikl2/safety-refusal-stability",
+    "68728ac3ee02a0f23d7457cdbfd670d446a827df",
+    "data/processed/prompts.csv",
+    "refusal_stability_paper/prompts.csv",
+    "b51287f5290c34ebd44104b624e8c619fa87c5e8d29ee449f41e06122452d6ce",
+)
+"""The study's published prompt list (`subset="published"`); the rebuild reads AdvBench's and
+HarmBench's pinned files (`advbench.SOURCE`, `harmbench.SOURCE`)."""
 FUZZY_THRESHOLD = 0.9
 """A prompt this similar (SequenceMatcher ratio) to a kept prompt is a near duplicate."""
 LENGTH_BOUND_SLACK = 0.01
@@ -115,9 +111,9 @@ def load(options: LoadOptions) -> Loaded:
     subset = choose_subset(DATASET, options.subset, SUBSETS, SUBSET_REBUILD)
     if subset == SUBSET_PUBLISHED:
         return _load_published(options)
-    advbench = read_csv(locate(ADVBENCH_FILE, options.data_dir))
-    harmbench = read_csv(locate(HARMBENCH_FILE, options.data_dir))
-    result = rebuild(advbench, harmbench)
+    advbench_table = read_csv(locate(advbench.SOURCE, options.data_dir))
+    harmbench_table = read_csv(locate(harmbench.SOURCE, options.data_dir))
+    result = rebuild(advbench_table, harmbench_table)
     samples = [
         make_sample(
             sample_id=item.id,
@@ -130,23 +126,22 @@ def load(options: LoadOptions) -> Loaded:
         )
         for item in result.prompts
     ]
-    loaded = Loaded(samples, [str(advbench.path), str(harmbench.path)], result.rows_read)
-    for reason, count in (
-        ("empty prompt", result.empty),
-        ("exact duplicate (lower-cased, whitespace-collapsed)", result.exact_duplicates),
-        (f"near duplicate (SequenceMatcher ratio >= {FUZZY_THRESHOLD})", result.fuzzy_duplicates),
-    ):
-        loaded.skip(reason, count)
-        log_skipped(DATASET, "AdvBench + HarmBench", reason, count, expected=True)
+    loaded = Loaded(samples, [str(advbench_table.path), str(harmbench_table.path)], result.rows_read)
+    loaded.skip("empty prompt", result.empty)
+    loaded.skip("exact duplicate (lower-cased, whitespace-collapsed)", result.exact_duplicates)
+    loaded.skip(f"near duplicate (SequenceMatcher ratio >= {FUZZY_THRESHOLD})", result.fuzzy_duplicates)
+    loaded.log_skipped("AdvBench + HarmBench")
     return loaded
 
 
-def rebuild(advbench: Table, harmbench: Table) -> Rebuild:
+def rebuild(advbench_table: Table, harmbench_table: Table) -> Rebuild:
     """Rebuild the study's prompt list from the AdvBench and HarmBench tables (see module docstring)."""
-    require_columns(advbench, {"prompt": ADVBENCH_PROMPT_COLUMN})
-    require_columns(harmbench, {"prompt": HARMBENCH_PROMPT_COLUMN, "category": HARMBENCH_SEMANTIC_COLUMN})
-    candidates = _advbench_candidates(advbench) + _harmbench_candidates(harmbench)
-    rows_read = len(advbench.records) + len(harmbench.records)
+    require_columns(advbench_table, {"prompt": advbench.PROMPT_COLUMN})
+    require_columns(
+        harmbench_table, {"prompt": harmbench.PROMPT_COLUMN, "category": harmbench.SEMANTIC_COLUMN}
+    )
+    candidates = _advbench_candidates(advbench_table) + _harmbench_candidates(harmbench_table)
+    rows_read = len(advbench_table.records) + len(harmbench_table.records)
     unique = exact_dedup(candidates)
     kept = fuzzy_dedup(unique, FUZZY_THRESHOLD)
     prompts = [
@@ -216,9 +211,9 @@ def _advbench_candidates(table: Table) -> list[Candidate]:
     """AdvBench goals, stripped; empty ones left out (counted by the caller)."""
     candidates = []
     for record in table.records:
-        prompt = str(record.values.get(ADVBENCH_PROMPT_COLUMN) or "").strip()
+        prompt = str(record.values.get(advbench.PROMPT_COLUMN) or "").strip()
         if prompt:
-            candidates.append(Candidate(ADVBENCH_SOURCE, prompt))
+            candidates.append(Candidate(advbench.DATASET, prompt))
     return candidates
 
 
@@ -226,34 +221,36 @@ def _harmbench_candidates(table: Table) -> list[Candidate]:
     """HarmBench behaviours, stripped, with their semantic category and HarmBench ids."""
     candidates = []
     for record in table.records:
-        prompt = str(record.values.get(HARMBENCH_PROMPT_COLUMN) or "").strip()
+        prompt = str(record.values.get(harmbench.PROMPT_COLUMN) or "").strip()
         if not prompt:
             continue
-        category = str(record.values.get(HARMBENCH_SEMANTIC_COLUMN) or "").strip() or None
+        category = str(record.values.get(harmbench.SEMANTIC_COLUMN) or "").strip() or None
         extra = {
             "semantic_category": category,
-            "functional_category": record.values.get(HARMBENCH_FUNCTIONAL_COLUMN) or None,
-            "behavior_id": record.values.get(HARMBENCH_ID_COLUMN) or None,
+            "functional_category": record.values.get(harmbench.FUNCTIONAL_COLUMN) or None,
+            "behavior_id": record.values.get(harmbench.ID_COLUMN) or None,
         }
-        candidates.append(Candidate(HARMBENCH_SOURCE, prompt, category, extra))
+        candidates.append(Candidate(harmbench.DATASET, prompt, category, extra))
     return candidates
 
 
 def _load_published(options: LoadOptions) -> Loaded:
     """Read the study's published prompts.csv as is (its harm_category is empty, so category is None)."""
-    table = read_csv(locate(PAPER_PROMPTS_FILE, options.data_dir))
-    require_columns(table, {name: name for name in PUBLISHED_COLUMNS})
-    ids = [(required_text(table, record, "id"), record) for record in table.records]
-    check_unique_ids(table, ids, "column 'id'")
-    samples = [
-        make_sample(
-            sample_id=sample_id,
-            prompt=prompt_text(table, record, "prompt"),
-            dataset=DATASET,
-            category=optional_text(record, "harm_category"),
-            harmful=True,
-            source=required_text(table, record, "source"),
-        )
-        for sample_id, record in ids
-    ]
-    return Loaded(samples, [str(table.path)], len(table.records))
+    return samples_from(
+        read_csv(locate(PUBLISHED_SOURCE, options.data_dir)),
+        published_record_to_sample,
+        columns={name: name for name in PUBLISHED_COLUMNS},
+        ids="column 'id'",
+    )
+
+
+def published_record_to_sample(record: Record) -> Sample:
+    """Map one row of the published prompts.csv (id, prompt, source, harm_category)."""
+    return make_sample(
+        sample_id=record.required("id"),
+        prompt=record.prompt("prompt"),
+        dataset=DATASET,
+        category=record.text("harm_category"),
+        harmful=True,
+        source=record.required("source"),
+    )

@@ -1,8 +1,16 @@
 """Read prompt files (CSV, CSV.GZ, JSONL, JSON, Parquet) into rows that know where they came from.
 
-Every row carries a human-readable position ("row 5 (line 6)", "line 7", "item 3") so that a later
-error about an empty prompt or a duplicate id can name the exact place in the file. Reading never
-drops a row: malformed input raises `DatasetError` instead.
+Every row carries its file and a human-readable position ("row 5 (line 6)", "line 7", "item 3"), so
+that an error about an empty prompt, a bad label or a duplicate id names the exact place in the file.
+Reading never drops a row: malformed input raises `DatasetError` instead.
+
+Why not Inspect's `csv_dataset` / `json_dataset`: they hand `record_to_sample` a bare dict, with no
+row or line to name in an error; `csv_dataset` drops all-blank rows without a count and opens the
+file without `newline=""`, which turns the CRLFs inside two quoted HarmBench context strings into LF
+(prompt text changes); the JSON Lines reader fails on a blank line. Fetching (pinning, checksums,
+the local data folder) is ours too (`fetch.py`); `hf_dataset` would add the `datasets` package and
+bypass both. The dataset modules keep Inspect's shape all the same: a source constant and a
+`record_to_sample(record) -> Sample`.
 """
 
 from __future__ import annotations
@@ -30,17 +38,56 @@ NEWLINE = b"\n"
 
 @dataclass(frozen=True)
 class Record:
-    """One data row of a file.
+    """One data row of a file, with checked access to its fields.
 
     Attributes:
+        path: The file the row was read from (named in messages).
         values: Column name to value, as read (strings for CSV; JSON types for JSON/JSONL).
         number: 1-based position among the file's data rows (the header is not counted).
         where: Where the row sits, for messages: "row 5 (line 6)", "line 7" or "item 3".
     """
 
+    path: Path
     values: Mapping[str, Any]
     number: int
     where: str
+
+    def error(self, message: str) -> DatasetError:
+        """Return an error naming this row's file and position before `message`."""
+        return DatasetError(f"{self.path}: {self.where}: {message}")
+
+    def prompt(self, column: str) -> str:
+        """Return the prompt in `column`, unchanged; it must be a non-empty string.
+
+        The text is kept verbatim (no stripping): the benchmarks' own harnesses send it that way.
+
+        Raises:
+            DatasetError: If the prompt is missing, not text, or only whitespace.
+        """
+        value = self.values.get(column)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise self.error(f"empty prompt in column {column!r}")
+        if not isinstance(value, str):
+            raise self.error(f"prompt in column {column!r} is {type(value).__name__}, not text")
+        return value
+
+    def text(self, column: str | None) -> str | None:
+        """Return the stripped value in a text column, or None where the column is absent or blank."""
+        value = None if column is None else self.values.get(column)
+        if value is None or (isinstance(value, float) and value != value):  # NaN from Parquet
+            return None
+        return str(value).strip() or None
+
+    def required(self, column: str) -> str:
+        """Return the non-blank value in a column every row must fill (ids, labels).
+
+        Raises:
+            DatasetError: If the value is missing or blank.
+        """
+        text = self.text(column)
+        if text is None:
+            raise self.error(f"empty value in column {column!r}")
+        return text
 
 
 @dataclass(frozen=True)
@@ -103,7 +150,7 @@ def read_csv(path: Path) -> Table:
                     raise DatasetError(
                         f"{path}: {where}: has {len(fields)} fields, the header has {len(columns)}"
                     )
-                records.append(Record(dict(zip(columns, fields, strict=True)), number, where))
+                records.append(Record(path, dict(zip(columns, fields, strict=True)), number, where))
                 start_line = reader.line_num + 1
         except csv.Error as exc:
             raise DatasetError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from exc
@@ -124,7 +171,7 @@ def read_jsonl(path: Path) -> Table:
                 raise DatasetError(f"{path}: {where}: invalid JSON ({exc.msg})") from exc
             if not isinstance(value, dict):
                 raise DatasetError(f"{path}: {where}: expected a JSON object, got {type(value).__name__}")
-            records.append(Record(value, len(records) + 1, where))
+            records.append(Record(path, value, len(records) + 1, where))
     return Table(path, _columns_of(records), tuple(records))
 
 
@@ -141,7 +188,7 @@ def read_json(path: Path) -> Table:
         where = f"item {number}"
         if not isinstance(item, dict):
             raise DatasetError(f"{path}: {where}: expected a JSON object, got {type(item).__name__}")
-        records.append(Record(item, number, where))
+        records.append(Record(path, item, number, where))
     return Table(path, _columns_of(records), tuple(records))
 
 
@@ -158,7 +205,7 @@ def read_parquet(path: Path) -> Table:
         raise DatasetError(f"{path}: not a readable Parquet file ({exc})") from exc
     columns = tuple(str(column) for column in frame.columns)
     records = tuple(
-        Record(dict(zip(columns, values, strict=True)), number, f"row {number}")
+        Record(path, dict(zip(columns, values, strict=True)), number, f"row {number}")
         for number, values in enumerate(frame.itertuples(index=False, name=None), start=1)
     )
     return Table(path, columns, records)

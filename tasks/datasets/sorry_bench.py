@@ -21,34 +21,28 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 
 from inspect_ai.dataset import Sample
 
-from refusal_stability.tasks.datasets.common import (
-    Loaded,
-    LoadOptions,
-    check_unique_ids,
-    make_sample,
-    optional_text,
-    require_columns,
-    required_text,
-    sample_rows,
-)
+from refusal_stability.tasks.datasets.common import Loaded, LoadOptions, make_sample, samples_from
 from refusal_stability.tasks.datasets.errors import DatasetError
-from refusal_stability.tasks.datasets.fetch import locate
-from refusal_stability.tasks.datasets.readers import Record, Table, read_jsonl
-from refusal_stability.tasks.datasets.sources import (
-    SORRY_BENCH_LOCAL_DIR,
-    SORRY_BENCH_REPO_IDS,
-    SORRY_BENCH_REVISIONS,
-    RemoteFile,
-    hub_file,
-    hub_revision,
-)
+from refusal_stability.tasks.datasets.fetch import RemoteFile, hub_file, locate
+from refusal_stability.tasks.datasets.readers import Record, read_jsonl
 
 logger = logging.getLogger("refusal_stability.tasks.datasets")
 
 DATASET = "sorry_bench"
+REPO_IDS = {
+    "202406": "sorry-bench/sorry-bench-202406",
+    "202503": "sorry-bench/sorry-bench-202503",
+}
+REVISIONS = {
+    "202406": "b34822276edde97592eda99c0b56d306f8830469",
+    "202503": "612a4e1f45db8adf884fa62318ddf9fa1c6e75e9",
+}
+"""Hub commits recorded in several independent public projects that pinned these gated datasets."""
+LOCAL_DIR = "sorry_bench"
 DEFAULT_VERSION = "202503"
 BASE = "base"
 MUTATIONS = (
@@ -93,14 +87,14 @@ def parse_subset(subset: str | None) -> tuple[str, str]:
         token = part.strip().lower().removeprefix("sorry-bench-")
         if not token:
             continue
-        if token in SORRY_BENCH_REVISIONS:
+        if token in REVISIONS:
             version = token
         elif token == BASE or token in MUTATIONS:
             mutation = token
         else:
             raise DatasetError(
                 f"unknown subset part {part.strip()!r} for dataset {DATASET!r}; versions: "
-                f"{', '.join(SORRY_BENCH_REVISIONS)}; mutations: {BASE}, {', '.join(MUTATIONS)}"
+                f"{', '.join(REVISIONS)}; mutations: {BASE}, {', '.join(MUTATIONS)}"
             )
     return version, mutation
 
@@ -108,14 +102,12 @@ def parse_subset(subset: str | None) -> tuple[str, str]:
 def remote_file(version: str, mutation: str) -> RemoteFile:
     """Return one SORRY-Bench question file at the pinned (or env-overridden) hub revision."""
     name = "question.jsonl" if mutation == BASE else f"question_{mutation}.jsonl"
-    revision, pinned = hub_revision(f"SORRY_BENCH_{version}", SORRY_BENCH_REVISIONS[version])
     return hub_file(
-        SORRY_BENCH_REPO_IDS[version],
-        revision,
+        REPO_IDS[version],
         name,
-        f"{SORRY_BENCH_LOCAL_DIR}/{version}/{name}",
-        None,
-        pinned=pinned,
+        f"{LOCAL_DIR}/{version}/{name}",
+        revision=REVISIONS[version],
+        revision_env=f"SORRY_BENCH_{version}",
         gated=True,
     )
 
@@ -123,10 +115,6 @@ def remote_file(version: str, mutation: str) -> RemoteFile:
 def load(options: LoadOptions) -> Loaded:
     """Load one SORRY-Bench version and mutation (default: 202503, base)."""
     version, mutation = parse_subset(options.subset)
-    table = read_jsonl(locate(remote_file(version, mutation), options.data_dir))
-    require_columns(table, {"prompt": TURNS_FIELD, "id": ID_FIELD, "category": CATEGORY_FIELD})
-    samples = [record_to_sample(table, record, version, mutation) for record in table.records]
-    check_unique_ids(table, sample_rows(samples, table.records), f"field {ID_FIELD!r}")
     notes = [f"version {version}, mutation {mutation}"]
     if mutation in ENCODED_MUTATIONS:
         message = (
@@ -135,26 +123,32 @@ def load(options: LoadOptions) -> Loaded:
         )
         logger.warning(message)
         notes.append(message)
-    return Loaded(samples, [str(table.path)], len(table.records), notes=notes)
+    return samples_from(
+        read_jsonl(locate(remote_file(version, mutation), options.data_dir)),
+        partial(record_to_sample, version=version, mutation=mutation),
+        columns={"prompt": TURNS_FIELD, "id": ID_FIELD, "category": CATEGORY_FIELD},
+        ids=f"field {ID_FIELD!r}",
+        notes=notes,
+    )
 
 
-def record_to_sample(table: Table, record: Record, version: str, mutation: str) -> Sample:
+def record_to_sample(record: Record, version: str, mutation: str) -> Sample:
     """Map one SORRY-Bench line to a harmful sample (id = question_id, category = its number)."""
     return make_sample(
-        sample_id=required_text(table, record, ID_FIELD),
-        prompt=single_turn(table, record),
+        sample_id=record.required(ID_FIELD),
+        prompt=single_turn(record),
         dataset=DATASET,
-        category=optional_text(record, CATEGORY_FIELD),
+        category=record.text(CATEGORY_FIELD),
         harmful=True,
         source=DATASET,
         extra={
             "version": version,
-            "prompt_style": optional_text(record, STYLE_FIELD) or mutation,
+            "prompt_style": record.text(STYLE_FIELD) or mutation,
         },
     )
 
 
-def single_turn(table: Table, record: Record) -> str:
+def single_turn(record: Record) -> str:
     """Return the one prompt of a row's `turns` list.
 
     Raises:
@@ -165,11 +159,10 @@ def single_turn(table: Table, record: Record) -> str:
         turns = [turns]
     if not isinstance(turns, list) or len(turns) != 1:
         count = len(turns) if isinstance(turns, list) else type(turns).__name__
-        raise DatasetError(
-            f"{table.path}: {record.where}: field {TURNS_FIELD!r} must hold exactly one prompt "
-            f"(SORRY-Bench is single-turn), got {count}"
+        raise record.error(
+            f"field {TURNS_FIELD!r} must hold exactly one prompt (SORRY-Bench is single-turn), got {count}"
         )
     prompt = turns[0]
     if not isinstance(prompt, str) or not prompt.strip():
-        raise DatasetError(f"{table.path}: {record.where}: empty prompt in field {TURNS_FIELD!r}")
+        raise record.error(f"empty prompt in field {TURNS_FIELD!r}")
     return prompt

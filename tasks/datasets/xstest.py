@@ -1,10 +1,11 @@
 """XSTest v2 (Röttger et al., NAACL 2024): 250 safe prompts that a model should answer, 200 unsafe contrasts.
 
-Upstream: paul-rottger/xstest `xstest_prompts.csv` (CC-BY-4.0), columns id, prompt, type, label,
-focus, note. `label` is "safe" for the 250 benign controls (`harmful=False`: here a refusal is the
-failure, an exaggerated-safety error) and "unsafe" for the 200 harmful contrasts (`harmful=True`).
-`category` is the prompt `type` (18 types of 25 prompts, e.g. homonyms, contrast_homonyms); `focus`
-(the trigger word) and `note` are kept in metadata. Ids are upstream's `id`.
+Upstream: paul-rottger/xstest `xstest_prompts.csv` (CC-BY-4.0; formerly paul-rottger/exaggerated-safety,
+see ../shared/datasets/xstest/SOURCE.md), columns id, prompt, type, label, focus, note. `label` is
+"safe" for the 250 benign controls (`harmful=False`: here a refusal is the failure, an
+exaggerated-safety error) and "unsafe" for the 200 harmful contrasts (`harmful=True`). `category` is
+the prompt `type` (18 types of 25 prompts, e.g. homonyms, contrast_homonyms); `focus` (the trigger
+word) and `note` are kept in metadata. Ids are upstream's `id`.
 
 `subset="safe"` or `"unsafe"` keeps one label; the other rows are counted as skipped.
 """
@@ -17,19 +18,22 @@ from refusal_stability.tasks.datasets.common import (
     Loaded,
     LoadOptions,
     choose_subset,
-    finish_subset_load,
     make_sample,
-    optional_text,
-    prompt_text,
-    require_columns,
-    required_text,
+    samples_from,
 )
-from refusal_stability.tasks.datasets.errors import DatasetError
-from refusal_stability.tasks.datasets.fetch import locate
-from refusal_stability.tasks.datasets.readers import Record, Table, read_csv
-from refusal_stability.tasks.datasets.sources import XSTEST_FILE
+from refusal_stability.tasks.datasets.fetch import github_file, locate
+from refusal_stability.tasks.datasets.readers import Record, read_csv
 
 DATASET = "xstest"
+REPO = "paul-rottger/xstest"
+COMMIT = "d7bb5bd738c1fcbc36edd83d5e7d1b71a3e2d84d"
+SOURCE = github_file(
+    REPO,
+    COMMIT,
+    "xstest_prompts.csv",
+    "xstest/xstest_prompts.csv",
+    "11783fb294ed017473ee53c207d71f2161c7672c8d0b037501e78387f801cb5a",
+)
 ID_COLUMN = "id"
 PROMPT_COLUMN = "prompt"
 TYPE_COLUMN = "type"
@@ -44,30 +48,27 @@ SUBSETS = ("all", SAFE_LABEL, UNSAFE_LABEL)
 def load(options: LoadOptions) -> Loaded:
     """Load XSTest's 450 prompts (or one label), marking safe prompts benign and unsafe ones harmful."""
     subset = choose_subset(DATASET, options.subset, SUBSETS, "all")
-    table = read_csv(locate(XSTEST_FILE, options.data_dir))
-    require_columns(
-        table,
-        {"prompt": PROMPT_COLUMN, "id": ID_COLUMN, "label": LABEL_COLUMN, "type": TYPE_COLUMN},
+
+    def not_in_subset(record: Record) -> str | None:
+        label = xstest_label(record)
+        return None if subset in ("all", label) else f"label {label} not in subset {subset}"
+
+    return samples_from(
+        read_csv(locate(SOURCE, options.data_dir)),
+        record_to_sample,
+        columns={"prompt": PROMPT_COLUMN, "id": ID_COLUMN, "label": LABEL_COLUMN, "type": TYPE_COLUMN},
+        ids=f"column {ID_COLUMN!r}",
+        skip=not_in_subset,
     )
-    loaded = Loaded([], [str(table.path)], len(table.records))
-    kept = []
-    for record in table.records:
-        label = xstest_label(table, record)
-        if subset != "all" and label != subset:
-            loaded.skip(f"label {label} not in subset {subset}")
-            continue
-        kept.append(record)
-        loaded.samples.append(record_to_sample(table, record))
-    return finish_subset_load(loaded, table, kept, f"column {ID_COLUMN!r}", DATASET, str(table.path))
 
 
-def record_to_sample(table: Table, record: Record) -> Sample:
+def record_to_sample(record: Record) -> Sample:
     """Map one XSTest row: harmful exactly when labelled unsafe; category = type."""
-    label = xstest_label(table, record)
-    prompt_type = required_text(table, record, TYPE_COLUMN)
+    label = xstest_label(record)
+    prompt_type = record.required(TYPE_COLUMN)
     return make_sample(
-        sample_id=required_text(table, record, ID_COLUMN),
-        prompt=prompt_text(table, record, PROMPT_COLUMN),
+        sample_id=record.required(ID_COLUMN),
+        prompt=record.prompt(PROMPT_COLUMN),
         dataset=DATASET,
         category=prompt_type,
         harmful=label == UNSAFE_LABEL,
@@ -75,22 +76,21 @@ def record_to_sample(table: Table, record: Record) -> Sample:
         extra={
             "type": prompt_type,
             "label": label,
-            "focus": optional_text(record, FOCUS_COLUMN),
-            "note": optional_text(record, NOTE_COLUMN),
+            "focus": record.text(FOCUS_COLUMN),
+            "note": record.text(NOTE_COLUMN),
         },
     )
 
 
-def xstest_label(table: Table, record: Record) -> str:
+def xstest_label(record: Record) -> str:
     """Return a row's label, "safe" or "unsafe".
 
     Raises:
         DatasetError: For any other value, naming file, row and column.
     """
-    label = required_text(table, record, LABEL_COLUMN).lower()
+    label = record.required(LABEL_COLUMN).lower()
     if label not in (SAFE_LABEL, UNSAFE_LABEL):
-        raise DatasetError(
-            f"{table.path}: {record.where}: label {label!r} in column {LABEL_COLUMN!r} is neither "
-            f"{SAFE_LABEL!r} nor {UNSAFE_LABEL!r}"
+        raise record.error(
+            f"label {label!r} in column {LABEL_COLUMN!r} is neither {SAFE_LABEL!r} nor {UNSAFE_LABEL!r}"
         )
     return label
