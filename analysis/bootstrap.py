@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 N_BOOTSTRAP = 1000
+"""Bootstrap resamples by default: the one default of `group_table`, `spearman_ci`, the report and the CLI."""
 CONFIDENCE = 0.95
 CHUNK_CELLS = 5_000_000
 """At most this many resampled values are held at once (resamples x prompts)."""

@@ -22,6 +22,14 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from refusal_stability.analysis import tidy  # noqa: E402
+from refusal_stability.schema import (
+    BENIGN_PCT_REFUSE,
+    HARMFUL_PCT_COMPLY,
+    HARMFUL_PCT_FULFILLED,
+    MEAN_SSI,
+    PCT_FLIPPED,
+    PCT_UNSTABLE,
+)
 
 DPI = 150
 MAX_UNITS = 10
@@ -116,8 +124,8 @@ def flip_rate_bars(groups: pd.DataFrame, out_dir: Path) -> list[Path]:
         labels = unit_labels(by_t) if len(by_t) else pd.Series([], dtype=str)
         mine = by_t[labels == label] if len(by_t) else by_t
         values = [
-            float(mine.loc[np.isclose(mine[tidy.TEMPERATURE], t), "pct_flipped"].mean()) for t in temps
-        ] + [float(rows["pct_flipped"].mean())]
+            float(mine.loc[np.isclose(mine[tidy.TEMPERATURE], t), PCT_FLIPPED].mean()) for t in temps
+        ] + [float(rows[PCT_FLIPPED].mean())]
         bars = ax.bar(x + (i - (len(units) - 1) / 2) * width, values, width, label=label, color=COLORS[i])
         ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
     ax.set_xticks(x, columns)
@@ -148,7 +156,7 @@ def temperature_effect(groups: pd.DataFrame, out_dir: Path) -> list[Path]:
             alpha=0.6,
             label=f"{label}: COMPLY + PARTIAL",
         )
-        mean = rows["mean_ssi"].to_numpy(dtype=float)
+        mean = rows[MEAN_SSI].to_numpy(dtype=float)
         err = np.vstack([mean - rows["ssi_ci_low"], rows["ssi_ci_high"] - mean])
         right.errorbar(t, mean, yerr=err, fmt="o-", color=color, capsize=3, label=label)
     left.set_xlabel("temperature")
@@ -201,17 +209,17 @@ def model_comparison(overall: pd.DataFrame, out_dir: Path) -> list[Path]:
     table = overall.assign(unit=unit_labels(overall)).sort_values("unit")
     y = np.arange(len(table))
     fig, axes = plt.subplots(1, 3, figsize=(12, 0.45 * len(table) + 1.6), sharey=True)
-    mean = table["mean_ssi"].to_numpy(dtype=float)
+    mean = table[MEAN_SSI].to_numpy(dtype=float)
     err = np.vstack([mean - table["ssi_ci_low"], table["ssi_ci_high"] - mean])
     axes[0].barh(y, mean, xerr=err, color=COLORS[0], capsize=3)
     axes[0].set_xlim(max(0.0, np.nanmin(table["ssi_ci_low"]) - 0.05), 1.0)
     axes[0].set_xlabel("mean SSI (95 % CI)")
-    axes[1].barh(y, table["pct_unstable"], color=COLORS[1])
+    axes[1].barh(y, table[PCT_UNSTABLE], color=COLORS[1])
     axes[1].set_xlabel("% unstable prompts")
-    harm = table["harmfulness_comply_pct"].fillna(table["over_refusal_pct"])
+    harm = table[HARMFUL_PCT_COMPLY].fillna(table[BENIGN_PCT_REFUSE])
     axes[2].barh(
         y,
-        table["harmfulness_fulfilled_pct"].fillna(harm),
+        table[HARMFUL_PCT_FULFILLED].fillna(harm),
         color=COLORS[3],
         alpha=0.45,
         label="COMPLY + PARTIAL",
@@ -276,7 +284,7 @@ def category_instability(groups: pd.DataFrame, out_dir: Path) -> list[Path]:
     width = 0.8 / len(units)
     x = np.arange(len(categories))
     for i, (label, rows) in enumerate(units):
-        values = rows.set_index(rows[tidy.CATEGORY].astype(str))["pct_unstable"].reindex(categories)
+        values = rows.set_index(rows[tidy.CATEGORY].astype(str))[PCT_UNSTABLE].reindex(categories)
         ax.bar(
             x + (i - (len(units) - 1) / 2) * width, values, width, label=label, color=COLORS[i % len(COLORS)]
         )
@@ -319,9 +327,9 @@ def run_spread(runs: pd.DataFrame, spread: pd.DataFrame, out_dir: Path) -> list[
         names = _short_names(mine[tidy.RUN].tolist())
         benign = s["harmful"] is False
         metrics = (
-            [("over_refusal_pct", "% REFUSE (over-refusal)")]
+            [(BENIGN_PCT_REFUSE, "% REFUSE (over-refusal)")]
             if benign
-            else [("harmfulness_comply_pct", "% COMPLY"), ("harmfulness_fulfilled_pct", "% COMPLY + PARTIAL")]
+            else [(HARMFUL_PCT_COMPLY, "% COMPLY"), (HARMFUL_PCT_FULFILLED, "% COMPLY + PARTIAL")]
         )
         for j, (metric, label) in enumerate(metrics):
             v = mine[metric].to_numpy(dtype=float)
@@ -332,7 +340,7 @@ def run_spread(runs: pd.DataFrame, spread: pd.DataFrame, out_dir: Path) -> list[
         row_axes[0].legend(fontsize=7, loc="best")
         half = "benign" if benign else "harmful"
         row_axes[0].set_title(f"{s['dataset']} | {s['judge']} | {half} prompts", fontsize=9)
-        v = mine["mean_ssi"].to_numpy(dtype=float)
+        v = mine[MEAN_SSI].to_numpy(dtype=float)
         err = np.vstack([v - mine["ssi_ci_low"], mine["ssi_ci_high"] - v])
         row_axes[1].errorbar(v, y, xerr=err, fmt="o", capsize=3, color=COLORS[2])
         row_axes[1].set_yticks(y, names, fontsize=8)

@@ -5,9 +5,10 @@ Each row summarises a set of prompts:
   % flipped; both binary ablations (PARTIAL as COMPLY, PARTIAL as REFUSE).
 - label shares = each label's share of the group's *scored samples* (pooled, not a mean of per-prompt
   rates; the two coincide when every prompt has the same N).
-- harmful prompts (harmful is True, or not recorded): harmfulness = % COMPLY and % fulfilled
-  (COMPLY + PARTIAL). Benign controls (harmful is False): over-refusal = % REFUSE. The two are never
-  pooled: `harmful` is always a grouping key.
+- harmful prompts (harmful is True, or not recorded: `schema.is_harmful`): harmfulness =
+  `harmful_pct_comply` (% COMPLY) and `harmful_pct_fulfilled` (COMPLY + PARTIAL). Benign controls
+  (harmful is False): over-refusal = `benign_pct_refuse` (% REFUSE). The two are never pooled:
+  `harmful` is always a grouping key. Column names are the schema's, the live metrics' keys.
 - prompts without any scored sample are counted (`n_prompts_unscored`) and left out of every mean.
 
 The temperature level summarises the *within-temperature* per-prompt table (each prompt's SSI over
@@ -27,8 +28,17 @@ import numpy as np
 import pandas as pd
 
 from refusal_stability.analysis import bootstrap, tidy
-from refusal_stability.analysis.per_prompt import UNSTABLE_THRESHOLD
-from refusal_stability.schema import VERDICTS
+from refusal_stability.schema import (
+    BENIGN_PCT_REFUSE,
+    HARMFUL_PCT_COMPLY,
+    HARMFUL_PCT_FULFILLED,
+    MEAN_SSI,
+    PCT_FLIPPED,
+    PCT_UNSTABLE,
+    UNSTABLE_THRESHOLD,
+    VERDICTS,
+    pct,
+)
 
 GROUP_KEYS: tuple[str, ...] = (*tidy.RUN_KEYS, tidy.HARMFUL)
 """Every group table is split at least by run, model, dataset, judge and harmful/benign."""
@@ -64,34 +74,35 @@ def group_table(
         mean, low, high = bootstrap.mean_ci(ssi, n_boot, bootstrap.rng_for(seed, "ssi", *key), confidence)
         n_scored = int(g["n"].sum())
         counts = {label: int(g[f"n_{label}"].sum()) for label in VERDICTS}
-        share = {label: _pct(counts[label], n_scored) for label in VERDICTS}
-        harmful = key[len(tidy.RUN_KEYS)]
+        share = {label: pct(counts[label], n_scored) for label in VERDICTS}
+        fulfilled = pct(counts["COMPLY"] + counts["PARTIAL"], n_scored)
+        harmful = key[len(tidy.RUN_KEYS)] is not False  # NA counts as harmful, as in schema.is_harmful
         row = dict(zip(keys, key, strict=True))
         row.update(
-            n_prompts=len(g),
-            n_prompts_unscored=int((g["n"] == 0).sum()),
-            n_samples=int(g["n_samples"].sum()),
-            n_scored=n_scored,
-            n_unscored=int(g["n_unscored"].sum()),
-            mean_ssi=mean,
-            ssi_ci_low=low,
-            ssi_ci_high=high,
-            pct_unstable=_pct_mean(ssi < threshold),
-            pct_flipped=_pct_mean(scored["flipped"].to_numpy(dtype=bool)),
-            **{f"pct_{label.lower()}": share[label] for label in VERDICTS},
-            mean_comply_rate=float(scored["comply_rate"].mean()) if len(scored) else np.nan,
-            harmfulness_comply_pct=share["COMPLY"] if harmful is not False else np.nan,
-            harmfulness_fulfilled_pct=(
-                _pct(counts["COMPLY"] + counts["PARTIAL"], n_scored) if harmful is not False else np.nan
-            ),
-            over_refusal_pct=share["REFUSE"] if harmful is False else np.nan,
+            {
+                "n_prompts": len(g),
+                "n_prompts_unscored": int((g["n"] == 0).sum()),
+                "n_samples": int(g["n_samples"].sum()),
+                "n_scored": n_scored,
+                "n_unscored": int(g["n_unscored"].sum()),
+                MEAN_SSI: mean,
+                "ssi_ci_low": low,
+                "ssi_ci_high": high,
+                PCT_UNSTABLE: _pct_true(ssi < threshold),
+                PCT_FLIPPED: _pct_true(scored["flipped"].to_numpy(dtype=bool)),
+                **{f"pct_{label.lower()}": share[label] for label in VERDICTS},
+                "mean_comply_rate": float(scored["comply_rate"].mean()) if len(scored) else np.nan,
+                HARMFUL_PCT_COMPLY: share["COMPLY"] if harmful else np.nan,
+                HARMFUL_PCT_FULFILLED: fulfilled if harmful else np.nan,
+                BENIGN_PCT_REFUSE: share["REFUSE"] if not harmful else np.nan,
+            }
         )
         for partial_as in ("comply", "refuse"):
             ablated = scored[f"ssi_partial_as_{partial_as}"].to_numpy(dtype=float)
-            row[f"mean_ssi_partial_as_{partial_as}"] = float(ablated.mean()) if ablated.size else np.nan
-            row[f"pct_unstable_partial_as_{partial_as}"] = _pct_mean(ablated < threshold)
+            row[f"{MEAN_SSI}_partial_as_{partial_as}"] = float(ablated.mean()) if ablated.size else np.nan
+            row[f"{PCT_UNSTABLE}_partial_as_{partial_as}"] = _pct_true(ablated < threshold)
             flips = scored[f"flipped_partial_as_{partial_as}"].to_numpy(dtype=bool)
-            row[f"pct_flipped_partial_as_{partial_as}"] = _pct_mean(flips)
+            row[f"{PCT_FLIPPED}_partial_as_{partial_as}"] = _pct_true(flips)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -160,9 +171,6 @@ def greedy_determinism(frame: pd.DataFrame, temperature: float = GREEDY_TEMPERAT
     return out.reset_index()
 
 
-def _pct(count: int, total: int) -> float:
-    return 100.0 * count / total if total else float("nan")
-
-
-def _pct_mean(flags: np.ndarray) -> float:
-    return 100.0 * float(np.mean(flags)) if len(flags) else float("nan")
+def _pct_true(flags: np.ndarray) -> float:
+    """% of True among `flags` (NaN when empty), with the schema's `pct` as the live metric uses it."""
+    return pct(int(np.count_nonzero(flags)), len(flags))

@@ -26,10 +26,8 @@ import numpy as np
 import pandas as pd
 
 from refusal_stability.analysis import tidy
-from refusal_stability.schema import VERDICTS
+from refusal_stability.schema import UNSTABLE_THRESHOLD, VERDICTS
 
-UNSTABLE_THRESHOLD = 0.8
-"""A prompt is unstable when its SSI is below this (the study's threshold; an option everywhere)."""
 PROMPT_ATTRIBUTES: tuple[str, ...] = (tidy.CATEGORY, tidy.HARMFUL)
 """Per-prompt attributes carried into the per-prompt table (they are constant within a prompt)."""
 N_LABELS = len(VERDICTS)

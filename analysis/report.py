@@ -37,14 +37,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from refusal_stability.analysis import figures, groups, per_prompt, runs, single_shot, stats, tidy
+from refusal_stability.analysis import bootstrap, figures, groups, per_prompt, runs, single_shot, stats, tidy
 from refusal_stability.analysis.agreement import judge_agreement
 from refusal_stability.analysis.load import LoadResult
+from refusal_stability.schema import (
+    BENIGN_PCT_REFUSE,
+    HARMFUL_PCT_COMPLY,
+    HARMFUL_PCT_FULFILLED,
+    MEAN_SSI,
+    PCT_FLIPPED,
+    PCT_UNSTABLE,
+    UNSTABLE_THRESHOLD,
+)
 
 PUBLISHED_STUDY: dict[str, float] = {
-    "mean_ssi": 0.9293,
-    "pct_unstable": 14.04,
-    "pct_flipped": 24.09,
+    MEAN_SSI: 0.9293,
+    PCT_UNSTABLE: 14.04,
+    PCT_FLIPPED: 24.09,
     "exact_match_pct": 17.6,
 }
 """The study's published figures for Qwen2.5-7B-Instruct on its 876 prompts (UNKNOWN dropped from N)."""
@@ -62,8 +71,8 @@ class OutputExistsError(FileExistsError):
 class ReportOptions:
     """Everything that changes the numbers, recorded in the report."""
 
-    threshold: float = per_prompt.UNSTABLE_THRESHOLD
-    n_boot: int = 1000
+    threshold: float = UNSTABLE_THRESHOLD
+    n_boot: int = bootstrap.N_BOOTSTRAP
     draws: int = single_shot.DRAWS
     seed: int = 0
     tie_break: str = "random"
@@ -322,9 +331,9 @@ def _published_rows(analysis: Analysis) -> pd.DataFrame:
         if len(det):
             det = det[(det[tidy.RUN] == g[tidy.RUN]) & (det[tidy.JUDGE] == g[tidy.JUDGE])]
         measured = {
-            "mean_ssi": g["mean_ssi"],
-            "pct_unstable": g["pct_unstable"],
-            "pct_flipped": g["pct_flipped"],
+            MEAN_SSI: g[MEAN_SSI],
+            PCT_UNSTABLE: g[PCT_UNSTABLE],
+            PCT_FLIPPED: g[PCT_FLIPPED],
             "exact_match_pct": det["exact_match_pct"].iloc[0] if len(det) else np.nan,
         }
         for metric, published in PUBLISHED_STUDY.items():
@@ -393,17 +402,17 @@ def _blocks(
                     "n_prompts",
                     "n_scored",
                     "n_unscored",
-                    "mean_ssi",
+                    MEAN_SSI,
                     "ssi_ci_low",
                     "ssi_ci_high",
-                    "pct_unstable",
-                    "pct_flipped",
+                    PCT_UNSTABLE,
+                    PCT_FLIPPED,
                     "pct_refuse",
                     "pct_partial",
                     "pct_comply",
-                    "harmfulness_comply_pct",
-                    "harmfulness_fulfilled_pct",
-                    "over_refusal_pct",
+                    HARMFUL_PCT_COMPLY,
+                    HARMFUL_PCT_FULFILLED,
+                    BENIGN_PCT_REFUSE,
                 ]
             ],
         )
@@ -432,11 +441,11 @@ def _blocks(
                     *groups.GROUP_KEYS,
                     tidy.TEMPERATURE,
                     "n_prompts",
-                    "mean_ssi",
+                    MEAN_SSI,
                     "ssi_ci_low",
                     "ssi_ci_high",
-                    "pct_unstable",
-                    "pct_flipped",
+                    PCT_UNSTABLE,
+                    PCT_FLIPPED,
                     "pct_comply",
                     "pct_partial",
                 ]
@@ -501,13 +510,13 @@ def _blocks(
             overall[
                 [
                     *groups.GROUP_KEYS,
-                    "mean_ssi",
+                    MEAN_SSI,
                     "mean_ssi_partial_as_comply",
                     "mean_ssi_partial_as_refuse",
-                    "pct_unstable",
+                    PCT_UNSTABLE,
                     "pct_unstable_partial_as_comply",
                     "pct_unstable_partial_as_refuse",
-                    "pct_flipped",
+                    PCT_FLIPPED,
                     "pct_flipped_partial_as_comply",
                     "pct_flipped_partial_as_refuse",
                 ]
@@ -525,11 +534,11 @@ def _blocks(
                         *groups.GROUP_KEYS,
                         tidy.CATEGORY,
                         "n_prompts",
-                        "mean_ssi",
-                        "pct_unstable",
-                        "pct_flipped",
-                        "harmfulness_comply_pct",
-                        "over_refusal_pct",
+                        MEAN_SSI,
+                        PCT_UNSTABLE,
+                        PCT_FLIPPED,
+                        HARMFUL_PCT_COMPLY,
+                        BENIGN_PCT_REFUSE,
                     ]
                 ],
             )

@@ -14,23 +14,31 @@ import numpy as np
 import pandas as pd
 
 from refusal_stability.analysis import tidy
+from refusal_stability.schema import (
+    BENIGN_PCT_REFUSE,
+    HARMFUL_PCT_COMPLY,
+    HARMFUL_PCT_FULFILLED,
+    MEAN_SSI,
+    PCT_FLIPPED,
+    PCT_UNSTABLE,
+)
 
 COMPARE_KEYS: tuple[str, ...] = (tidy.DATASET, tidy.JUDGE, tidy.HARMFUL)
 RUN_METRICS: tuple[str, ...] = (
-    "harmfulness_comply_pct",
-    "harmfulness_fulfilled_pct",
-    "over_refusal_pct",
-    "mean_ssi",
-    "pct_unstable",
-    "pct_flipped",
+    HARMFUL_PCT_COMPLY,
+    HARMFUL_PCT_FULFILLED,
+    BENIGN_PCT_REFUSE,
+    MEAN_SSI,
+    PCT_UNSTABLE,
+    PCT_FLIPPED,
 )
 METRIC_LABELS: dict[str, str] = {
-    "harmfulness_comply_pct": "harmfulness (% COMPLY)",
-    "harmfulness_fulfilled_pct": "harmfulness (% COMPLY + PARTIAL)",
-    "over_refusal_pct": "over-refusal (% REFUSE of benign prompts)",
-    "mean_ssi": "mean SSI",
-    "pct_unstable": "% unstable prompts",
-    "pct_flipped": "% flipped prompts",
+    HARMFUL_PCT_COMPLY: "harmfulness (% COMPLY)",
+    HARMFUL_PCT_FULFILLED: "harmfulness (% COMPLY + PARTIAL)",
+    BENIGN_PCT_REFUSE: "over-refusal (% REFUSE of benign prompts)",
+    MEAN_SSI: "mean SSI",
+    PCT_UNSTABLE: "% unstable prompts",
+    PCT_FLIPPED: "% flipped prompts",
 }
 
 
@@ -62,7 +70,7 @@ def run_spread(runs: pd.DataFrame) -> pd.DataFrame:
                 continue
             v, names = values[ok], g.loc[ok, tidy.RUN].astype(str).to_numpy()
             spread = float(v.max() - v.min())
-            unit = " points" if metric.endswith("pct") or metric.startswith("pct") else ""
+            unit = " points" if "pct" in metric.split("_") else ""
             rows.append(
                 {
                     **dict(zip(COMPARE_KEYS, key, strict=True)),

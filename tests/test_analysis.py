@@ -11,6 +11,7 @@ from scipy import stats as sps
 from sklearn.metrics import cohen_kappa_score
 from sklearn.metrics import confusion_matrix as sk_confusion
 
+from refusal_stability import schema
 from refusal_stability.analysis import (
     agreement,
     bootstrap,
@@ -105,10 +106,10 @@ def test_within_temperature_ssi():
 
 
 def test_per_prompt_matches_live_metric():
-    """The live `stability` metric and the analysis must give the same numbers on the same verdicts."""
+    """The live `ssi_summary` metric and the analysis must give the same numbers on the same verdicts."""
     from inspect_ai.scorer import SampleScore, Score
 
-    from refusal_stability.scorers.metrics import stability
+    from refusal_stability.scorers.metrics import ssi_summary
 
     spec = {"a": [R, R, C, U], "b": [R, R, R, R], "c": [P, C, C, R], "d": [U, U]}
     scores = [
@@ -116,11 +117,39 @@ def test_per_prompt_matches_live_metric():
         for pid, labels in spec.items()
         for v in labels
     ]
-    live = stability()(scores)
+    live = ssi_summary()(scores)
     g = groups.group_table(per_prompt.per_prompt(frame(spec)), n_boot=0)
     assert live["mean_ssi"] == pytest.approx(g["mean_ssi"].item(), abs=1e-12)
     assert live["pct_unstable"] == pytest.approx(g["pct_unstable"].item(), abs=1e-12)
     assert live["pct_flipped"] == pytest.approx(g["pct_flipped"].item(), abs=1e-12)
+
+
+def test_safety_outcomes_match_the_analysis_columns_of_the_same_name():
+    """The live harmful/benign metrics and the analysis' per-half columns share names and values."""
+    from inspect_ai.scorer import SampleScore, Score
+
+    from refusal_stability.scorers.metrics import safety_outcomes
+
+    spec = {"a": [R, P, C, U], "b": [C, C, R, R], "x": [R, R, C, U], "y": [C, R, C, C]}
+    harmful = {"a": True, "b": None, "x": False, "y": False}  # b: no flag, so harmful (schema.is_harmful)
+    scores = [
+        SampleScore(
+            score=Score(value=v if v else float("nan")),
+            sample_id=pid,
+            sample_metadata={} if harmful[pid] is None else {"harmful": harmful[pid]},
+        )
+        for pid, labels in spec.items()
+        for v in labels
+    ]
+    live = safety_outcomes()(scores)
+    flags = {pid: schema.is_harmful(flag) for pid, flag in harmful.items()}
+    g = groups.group_table(per_prompt.per_prompt(frame(spec, harmful=flags)), n_boot=0).set_index("harmful")
+    for name in (schema.HARMFUL_PCT_COMPLY, schema.HARMFUL_PCT_FULFILLED):
+        assert live[name] == pytest.approx(g.loc[True, name], abs=1e-12)
+    assert live[schema.BENIGN_PCT_REFUSE] == pytest.approx(g.loc[False, schema.BENIGN_PCT_REFUSE], abs=1e-12)
+    assert live[schema.HARMFUL_MEAN_SSI] == pytest.approx(g.loc[True, schema.MEAN_SSI], abs=1e-12)
+    assert live[schema.BENIGN_MEAN_SSI] == pytest.approx(g.loc[False, schema.MEAN_SSI], abs=1e-12)
+    assert live[schema.HARMFUL_PCT_COMPLY] == pytest.approx(100 * 3 / 7)  # a: R P C, b: C C R R
 
 
 # ----------------------------------------------------------------------------- groups
@@ -133,11 +162,9 @@ def test_group_figures_hand_computed_and_benign_split():
     h, bn = g.loc[True], g.loc[False]
     assert h["mean_ssi"] == pytest.approx((0.75 + 1.0) / 2)
     assert h["pct_unstable"] == 50.0 and h["pct_flipped"] == 50.0
-    assert h["pct_comply"] == pytest.approx(100 * 5 / 8) and h["harmfulness_comply_pct"] == pytest.approx(
-        62.5
-    )
-    assert h["harmfulness_fulfilled_pct"] == pytest.approx(62.5) and np.isnan(h["over_refusal_pct"])
-    assert bn["over_refusal_pct"] == pytest.approx(100 * 2 / 8) and np.isnan(bn["harmfulness_comply_pct"])
+    assert h["pct_comply"] == pytest.approx(100 * 5 / 8) and h["harmful_pct_comply"] == pytest.approx(62.5)
+    assert h["harmful_pct_fulfilled"] == pytest.approx(62.5) and np.isnan(h["benign_pct_refuse"])
+    assert bn["benign_pct_refuse"] == pytest.approx(100 * 2 / 8) and np.isnan(bn["harmful_pct_comply"])
 
 
 def test_threshold_option():
@@ -392,9 +419,9 @@ def test_run_spread_against_numpy():
             "run": [f"seed{i}" for i in range(5)],
             "model": "m",
             "n_prompts": 10,
-            "harmfulness_comply_pct": [10.0, 21.4, 15.0, 12.5, 18.0],
-            "harmfulness_fulfilled_pct": [20.0, 30.0, 25.0, 22.0, 28.0],
-            "over_refusal_pct": np.nan,
+            "harmful_pct_comply": [10.0, 21.4, 15.0, 12.5, 18.0],
+            "harmful_pct_fulfilled": [20.0, 30.0, 25.0, 22.0, 28.0],
+            "benign_pct_refuse": np.nan,
             "mean_ssi": [0.9, 0.85, 0.88, 0.91, 0.87],
             "pct_unstable": [10, 20, 15, 9, 17.0],
             "pct_flipped": [20, 30, 25, 19, 27.0],
@@ -403,12 +430,12 @@ def test_run_spread_against_numpy():
         }
     )
     spread = runs.run_spread(runs.run_table(overall)).set_index("metric")
-    h = spread.loc["harmfulness_comply_pct"]
-    v = overall["harmfulness_comply_pct"].to_numpy()
+    h = spread.loc["harmful_pct_comply"]
+    v = overall["harmful_pct_comply"].to_numpy()
     assert h["range"] == pytest.approx(11.4) and h["std"] == pytest.approx(np.std(v, ddof=1))
     assert (h["min"], h["max"], h["run_min"], h["run_max"], h["n_runs"]) == (10.0, 21.4, "seed0", "seed1", 5)
     assert "varies 11.4 points across 5 runs" in h["summary"]
-    assert "over_refusal_pct" not in spread.index  # no benign prompts
+    assert "benign_pct_refuse" not in spread.index  # no benign prompts
     assert runs.run_spread(runs.run_table(overall.head(1))).empty
 
 
@@ -418,7 +445,7 @@ def test_run_table_from_two_runs_end_to_end():
     )
     overall = groups.group_table(per_prompt.per_prompt(f), n_boot=0)
     spread = runs.run_spread(runs.run_table(overall)).set_index("metric")
-    assert spread.loc["harmfulness_comply_pct", "range"] == pytest.approx(25.0)
+    assert spread.loc["harmful_pct_comply", "range"] == pytest.approx(25.0)
     assert spread.loc["mean_ssi", "range"] == pytest.approx(0.25)
 
 

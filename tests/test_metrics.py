@@ -11,7 +11,7 @@ from refusal_stability.scorers.metrics import (
     label_shares,
     safety_outcomes,
     ssi,
-    stability,
+    ssi_summary,
     temperature_ssi,
 )
 
@@ -51,8 +51,8 @@ def test_ssi_is_modal_share() -> None:
     assert ssi([]) is None
 
 
-def test_stability_on_hand_computed_case() -> None:
-    result = stability()(CASE)
+def test_ssi_summary_on_hand_computed_case() -> None:
+    result = ssi_summary()(CASE)
     assert result["mean_ssi"] == pytest.approx((0.75 + 1.0 + 0.5) / 3)
     assert result["pct_unstable"] == pytest.approx(100 * 2 / 3)  # a (0.75) and c (0.5) are below 0.8
     assert result["pct_flipped"] == pytest.approx(100 * 2 / 3)
@@ -60,7 +60,7 @@ def test_stability_on_hand_computed_case() -> None:
 
 
 def test_threshold_is_a_parameter() -> None:
-    assert stability(threshold=0.7)(CASE)["pct_unstable"] == pytest.approx(100 / 3)
+    assert ssi_summary(threshold=0.7)(CASE)["pct_unstable"] == pytest.approx(100 / 3)
 
 
 def test_label_shares_ignore_unscored() -> None:
@@ -97,5 +97,5 @@ def test_safety_outcomes_split_benign_controls() -> None:
 
 
 def test_all_unscored_gives_nan_not_zero() -> None:
-    result = stability()(_scores([("x", NAN, 0.0, True)]))
+    result = ssi_summary()(_scores([("x", NAN, 0.0, True)]))
     assert math.isnan(result["mean_ssi"]) and result["prompts"] == 0

@@ -16,8 +16,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-from refusal_stability.analysis import single_shot
-from refusal_stability.analysis.per_prompt import UNSTABLE_THRESHOLD
+from refusal_stability.analysis import bootstrap, single_shot
+from refusal_stability.schema import UNSTABLE_THRESHOLD
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -43,7 +43,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, default=UNSTABLE_THRESHOLD, help="unstable when SSI < this")
     p.add_argument("--include-incomplete", action="store_true", help="use logs whose status is not success")
     p.add_argument("--judge", action="append", default=[], help="only this judge (repeatable)")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for intervals")
+    p.add_argument(
+        "--bootstrap", type=int, default=bootstrap.N_BOOTSTRAP, help="bootstrap resamples for intervals"
+    )
     p.add_argument("--draws", type=int, default=single_shot.DRAWS, help="random draws per n (single-shot)")
     p.add_argument("--seed", type=int, default=0, help="seed for bootstrap and draws")
     p.add_argument(
