@@ -1,6 +1,8 @@
 """Analysis of refusal-stability eval logs: reads logs only, never calls a model.
 
-    load.py / study_labels.py   logs (or the study's CSVs) -> the tidy table (tidy.py)
+    load.py / study_labels.py   logs (or the study's CSVs) -> the tidy table (tidy.py): load.py finds logs,
+                                de-duplicates evals and decides which to use; eval_archive.py reads the
+                                samples of one log fast; flatten.py turns them into tidy rows
     per_prompt.py               SSI, flips, rates, within-temperature SSI, binary ablations
     groups.py                   per run / model / dataset / judge / category / temperature; greedy check
     stats.py                    Friedman + Kendall's W + Wilcoxon post-hoc; Spearman with bootstrap CI

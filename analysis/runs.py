@@ -1,6 +1,6 @@
 """Run-to-run variance: how far harmfulness and stability move between runs of one evaluation.
 
-A run is what `load.run_label` says: the log's `run` metadata, else the model plus any
+A run is what `flatten.run_label` says: the log's `run` metadata, else the model plus any
 checkpoint / fine-tuning seed / fine-tuning epoch labels, else the model name. Runs are comparable
 when they share dataset, judge and prompt half (harmful or benign), so the spread is computed within
 each such set, across its runs: min, max, range (max - min, in points for percentages), mean and

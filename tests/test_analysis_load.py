@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from inspect_ai.log import (
 from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, GenerateConfig, ModelOutput
 from inspect_ai.scorer import Score
 
-from refusal_stability.analysis import load, tidy
+from refusal_stability.analysis import eval_archive, flatten, load, tidy
 
 NOW = datetime.now(timezone.utc).isoformat()
 
@@ -168,23 +167,12 @@ def test_another_suites_log_takes_temperature_from_generate_config(tmp_path: Pat
 
 def test_fast_path_matches_inspects_reader(logs: Path):
     path = logs / "good.eval"
-    fast = {(s["id"], s["epoch"]): s for s in load.iter_sample_dicts(path)}
+    fast = {(s["id"], s["epoch"]): s for s in eval_archive.iter_sample_dicts(path)}
     for s in read_eval_log(str(path)).samples:
         mine = fast[(s.id, s.epoch)]
-        assert load.completion_of(mine) == s.output.completion
+        assert eval_archive.completion_of(mine) == s.output.completion
         assert mine["metadata"] == s.metadata
         assert {k: v["value"] for k, v in (mine["scores"] or {}).items()}.keys() == (s.scores or {}).keys()
-
-
-def test_read_fields_stops_early_and_ignores_key_order():
-    text = json.dumps({"events": [1, 2, {"metadata": "nested"}], "metadata": {"x": 1}, "id": "a", "epoch": 2})
-    assert load.read_fields(text, ("id", "epoch", "metadata")) == {
-        "id": "a",
-        "epoch": 2,
-        "metadata": {"x": 1},
-    }
-    assert load.read_fields('{"id": 1, "rest": [}', ("id",)) == {"id": 1}  # never parses past what it needs
-    assert load.read_fields(" { } ", ("id",)) == {}
 
 
 def test_json_logs_unreadable_files_and_missing_paths(tmp_path: Path, logs: Path):
@@ -228,3 +216,19 @@ def test_same_eval_twice_is_read_once(tmp_path: Path):
     assert len(used) == 1 and used[0] in ("first.eval", "copy.eval")
     reasons = {Path(r.path).name: r.reason for r in result.logs if not r.included}
     assert len(reasons) == 2 and all("same eval_id" in v for v in reasons.values())
+
+
+def test_unscored_sample_first_in_the_log_gets_the_judge_name(tmp_path: Path):
+    """A sample without scores takes its scorer's judge name even when it comes before any scored one."""
+    first = sample("c", 1, "errored", {}, {"dataset": "paper"})
+    scored = ours("a", 1, 0.0, 42, "no", ["REFUSE", "COMPLY"])
+    write_eval_log(eval_log([first, scored], scorers=("s0", "s1")), str(tmp_path / "first.eval"))
+    f = load.load_logs(tmp_path / "first.eval").frame
+    assert sorted(set(f[tidy.JUDGE])) == ["judge0", "judge1"]
+    assert f.loc[f[tidy.PROMPT_ID] == "c", tidy.NOTE].tolist() == [tidy.NOTE_NO_SCORE] * 2
+
+
+def test_run_label_from_metadata():
+    assert flatten.run_label("m", {"run": "mine", "ft_seed": 1}) == "mine"
+    assert flatten.run_label("m", {"ft_epoch": 2, "checkpoint": "c"}) == "m [checkpoint=c, ft_epoch=2]"
+    assert flatten.run_label("m", {}) == "m"

@@ -1,0 +1,122 @@
+"""The fast `.eval` reader against Inspect's own `read_eval_log`, on a log Inspect itself wrote.
+
+`analysis/eval_archive.py` reads Inspect's archive layout by hand (for speed). If a new Inspect
+version moves a sample's members or fields, these tests fail and name the field that differs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from inspect_ai import Task, eval
+from inspect_ai.dataset import Sample
+from inspect_ai.log import EvalLog, read_eval_log, write_eval_log
+from inspect_ai.model import ModelOutput, get_model
+from inspect_ai.scorer import Score, Target, accuracy, scorer
+from inspect_ai.solver import TaskState, generate
+
+from refusal_stability.analysis import eval_archive
+
+LONG = "Sure. " + "Here is a long answer that Inspect pools into the attachments of the events. " * 40
+"""A long response: Inspect pools long texts of the events out of the sample (`attachment://`)."""
+
+
+@scorer(metrics=[accuracy()])
+def _labeller():
+    """Refuse short answers, comply with long ones; the third epoch of prompt b is unscored."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        if state.sample_id == "b" and state.epoch == 3:
+            return Score(value=math.nan, explanation="could not parse", metadata={"judge": "j", "why": None})
+        label = "COMPLY" if len(state.output.completion) > 100 else "REFUSE"
+        return Score(
+            value=label, explanation=f"{label} because", metadata={"judge": "j", "epoch": state.epoch}
+        )
+
+    return score
+
+
+def _outputs(input, tools, tool_choice, config) -> ModelOutput:
+    text = LONG if "long" in str(input[-1].content) else "I can't help with that."
+    return ModelOutput.from_content("mockllm/model", text, stop_reason="stop")
+
+
+@pytest.fixture(scope="module")
+def inspect_log(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A log written by Inspect's `eval` (events, attachments and all): 2 prompts x 3 epochs."""
+    dataset = [
+        Sample(id="a", input="say no", metadata={"dataset": "d", "harmful": True, "category": "x"}),
+        Sample(id="b", input="give a long answer", metadata={"dataset": "d", "harmful": False}),
+    ]
+    task = Task(dataset=dataset, solver=generate(), scorer=_labeller(), epochs=3)
+    model = get_model("mockllm/model", custom_outputs=_outputs)
+    [log] = eval(task, model=model, display="none", log_dir=str(tmp_path_factory.mktemp("logs")))
+    assert log.status == "success", log.error
+    return log.location
+
+
+def _compare(fast: dict, sample) -> None:
+    """Every field the analysis reads, fast reader vs Inspect, with the field named on failure."""
+    where = f"sample {sample.id} epoch {sample.epoch}"
+    assert fast["id"] == sample.id and fast["epoch"] == sample.epoch, where
+    assert fast["metadata"] == sample.metadata, f"{where}: metadata"
+    assert eval_archive.completion_of(fast) == sample.output.completion, f"{where}: output.completion"
+    assert set(fast["scores"]) == set(sample.scores), f"{where}: scorer names"
+    for name, score in sample.scores.items():
+        mine = fast["scores"][name]
+        expected = score.model_dump(mode="json")
+        for field in ("value", "explanation", "metadata"):
+            a, b = mine.get(field), expected.get(field)
+            both_nan = isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)
+            assert both_nan or a == b, f"{where}: scores.{name}.{field}: {a!r} != {b!r}"
+
+
+def test_fast_reader_matches_read_eval_log_on_every_sample(inspect_log: str):
+    inspect_samples = read_eval_log(inspect_log, resolve_attachments=True).samples
+    fast = {(s["id"], s["epoch"]): s for s in eval_archive.iter_sample_dicts(inspect_log)}
+    assert sorted(fast) == sorted((s.id, s.epoch) for s in inspect_samples)  # none missed, none extra
+    for sample in inspect_samples:
+        _compare(fast[(sample.id, sample.epoch)], sample)
+    assert {eval_archive.completion_of(s) for s in fast.values()} == {LONG, "I can't help with that."}
+
+
+def test_pooled_responses_are_resolved_like_inspect(inspect_log: str, tmp_path: Path):
+    """A response stored as `attachment://<hash>` is read from the sample's attachments.
+
+    Inspect pools long texts of the events (not, today, the output); the reader resolves a pooled
+    output anyway, so a change of Inspect's pooling cannot turn responses into hashes silently.
+    """
+    log: EvalLog = read_eval_log(inspect_log)
+    sample = log.samples[0]
+    sample.attachments = {"abc123": LONG}
+    sample.output.completion = "attachment://abc123"  # as Inspect stores a pooled response
+    log.samples = [sample]
+    path = tmp_path / "pooled.eval"
+    write_eval_log(log, str(path))
+    [fast] = list(eval_archive.iter_sample_dicts(path))
+    assert eval_archive.completion_of(fast) == LONG
+
+
+def test_json_logs_read_whole(inspect_log: str, tmp_path: Path):
+    path = tmp_path / "log.json"
+    write_eval_log(read_eval_log(inspect_log), str(path), format="json")
+    inspect_samples = read_eval_log(str(path), resolve_attachments=True).samples
+    fast = {(s["id"], s["epoch"]): s for s in eval_archive.iter_sample_dicts(path)}
+    for sample in inspect_samples:
+        _compare(fast[(sample.id, sample.epoch)], sample)
+
+
+def test_read_fields_stops_early_and_ignores_key_order():
+    text = json.dumps({"events": [1, 2, {"metadata": "nested"}], "metadata": {"x": 1}, "id": "a", "epoch": 2})
+    assert eval_archive.read_fields(text, ("id", "epoch", "metadata")) == {
+        "id": "a",
+        "epoch": 2,
+        "metadata": {"x": 1},
+    }
+    assert eval_archive.read_fields('{"id": 1, "rest": [}', ("id",)) == {
+        "id": 1
+    }  # never parses past what it needs
+    assert eval_archive.read_fields(" { } ", ("id",)) == {}
