@@ -40,6 +40,7 @@ import pandas as pd
 from refusal_stability.analysis import bootstrap, figures, groups, per_prompt, runs, single_shot, stats, tidy
 from refusal_stability.analysis.agreement import judge_agreement
 from refusal_stability.analysis.load import LoadResult
+from refusal_stability.analysis.study_labels import STUDY_DATASET, STUDY_JUDGE
 from refusal_stability.schema import (
     BENIGN_PCT_REFUSE,
     HARMFUL_PCT_COMPLY,
@@ -57,9 +58,13 @@ PUBLISHED_STUDY: dict[str, float] = {
     "exact_match_pct": 17.6,
 }
 """The study's published figures for Qwen2.5-7B-Instruct on its 876 prompts (UNKNOWN dropped from N)."""
-STUDY_DATASETS: tuple[str, ...] = ("paper", "refusal_stability_paper")
-"""Dataset names under which the study's prompt set appears (the suite's loader, the CSV reader)."""
-STUDY_MODEL_HINT = "qwen"
+STUDY_RULE = (
+    f"Shown for every run on the study's prompt set (dataset `{STUDY_DATASET}`) judged by recorded "
+    f"verdicts (judge `{STUDY_JUDGE}`): the study's own Qwen2.5-7B-Instruct responses and labels, "
+    "replayed through the task or read from its CSVs. A subset of the prompts, or another model's "
+    "recorded verdicts, matches the rule too: compare n_prompts with 876 before reading the differences."
+)
+"""Which runs are set beside the published figures, and why (printed with the table)."""
 FLOAT_DIGITS = 4
 
 
@@ -320,12 +325,11 @@ def _long(name: str, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _published_rows(analysis: Analysis) -> pd.DataFrame:
-    """Measured beside published figures, for units that are the study's model on its prompts."""
+    """Measured beside published figures, for the runs `is_study_run` accepts (see `STUDY_RULE`)."""
     overall = analysis.groups[analysis.groups["level"] == "overall"]
     rows = []
     for _, g in overall.iterrows():
-        name = f"{g[tidy.RUN]} {g[tidy.MODEL]}".lower()
-        if str(g[tidy.DATASET]) not in STUDY_DATASETS or STUDY_MODEL_HINT not in name:
+        if not is_study_run(g):
             continue
         det = analysis.determinism
         if len(det):
@@ -341,6 +345,7 @@ def _published_rows(analysis: Analysis) -> pd.DataFrame:
                 {
                     "run": g[tidy.RUN],
                     "judge": g[tidy.JUDGE],
+                    "n_prompts": g["n_prompts"],
                     "figure": metric,
                     "published": published,
                     "measured": measured[metric],
@@ -348,6 +353,11 @@ def _published_rows(analysis: Analysis) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def is_study_run(group: pd.Series) -> bool:
+    """Whether a row of the overall group table is the study's run: its prompt set, recorded verdicts."""
+    return str(group[tidy.DATASET]) == STUDY_DATASET and str(group[tidy.JUDGE]) == STUDY_JUDGE
 
 
 def _blocks(
@@ -427,6 +437,7 @@ def _blocks(
     )
     if len(published):
         b.append(("h3", "Beside the study's published figures (Qwen2.5-7B-Instruct, 876 prompts)"))
+        b.append(("p", STUDY_RULE))
         shown = published.copy()
         for column in ("published", "measured", "difference"):
             shown[column] = shown[column].map(lambda v: f"{v:.6g}")

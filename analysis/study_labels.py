@@ -3,6 +3,7 @@
 An independent path into the analysis that does not go through Inspect: the study's own CSVs give
 its published figures directly, so comparing them with the figures computed from the replayed
 `.eval` logs checks the whole chain (replay provider, recorded scorer, log loader) end to end.
+The rows carry the same dataset (`paper`) and judge (`recorded`) names as the replayed log's.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import pandas as pd
 
 from refusal_stability.analysis import tidy
 from refusal_stability.schema import verdict_of
+from refusal_stability.scorers.recorded import RECORDED_JUDGE
 
-STUDY_DATASET = "refusal_stability_paper"
-"""Dataset name given to the study's prompts (the folder name under /work/shared/datasets)."""
-STUDY_JUDGE = "study-llm-judge"
-"""Judge name for the study's `label` column (its own LLM judge)."""
+STUDY_DATASET = "paper"
+"""The study's prompt set under the task's name for it (`-T dataset=paper`; a test ties the two), so the
+CSVs and a replayed log of them are the same dataset to the report. (The files sit in the datasets
+folder beside the repository, `../shared/datasets/refusal_stability_paper/`.)"""
+STUDY_JUDGE = RECORDED_JUDGE
+"""The study's `label` column is its own judge's recorded verdict: the `recorded` judge, as in a replay."""
 LABEL_FILE_GLOBS: tuple[str, ...] = ("*_labels.csv.gz", "*_labels.csv")
 STUDY_COLUMNS: tuple[str, ...] = ("prompt_id", "response", "label", "model", "temperature", "seed")
 

@@ -13,7 +13,7 @@ from inspect_ai.log import write_eval_log
 from test_analysis_load import eval_log, ours
 
 from refusal_stability import cli
-from refusal_stability.analysis import load, report, tidy
+from refusal_stability.analysis import load, report, study_labels, tidy
 
 EXPECTED_FILES = (
     "per_prompt.csv",
@@ -199,3 +199,25 @@ def test_python_dash_m_entry_point(log_dir: Path, tmp_path: Path):
 def test_cli_errors_without_input(tmp_path: Path, capsys):
     assert cli.main(["report", "--out", str(tmp_path / "x")]) == 2
     assert cli.main(["report", str(tmp_path / "missing"), "--out", str(tmp_path / "y")]) == 2
+
+
+def test_published_figures_beside_the_study_run_only(tmp_path: Path):
+    """The comparison applies to dataset `paper` judged by `recorded`, whatever the model is called."""
+    from refusal_stability.tasks.datasets.paper import DATASET
+
+    assert study_labels.STUDY_DATASET == DATASET  # the CSVs and the task name the study's prompts alike
+    frame = synthetic(8, 1).astype({tidy.DATASET: str, tidy.JUDGE: str, tidy.RUN: str})
+    study = (frame[tidy.JUDGE] == "j1") & (frame[tidy.RUN] == "ft0")
+    frame.loc[study, tidy.DATASET] = study_labels.STUDY_DATASET
+    frame.loc[study, tidy.JUDGE] = study_labels.STUDY_JUDGE
+    frame.loc[~study, tidy.RUN] = "qwen2.5-7b-instruct"  # a model name alone is no longer enough
+    loaded = load.LoadResult(frame=tidy.to_frame(frame), logs=[])
+    options = report.ReportOptions(n_boot=10, draws=10, figures=False)
+    _, analysis = report.build_report(loaded, tmp_path / "r", options)
+    rows = report._published_rows(analysis)
+    assert set(rows["judge"]) == {study_labels.STUDY_JUDGE} and set(rows["run"]) == {"ft0"}
+    assert set(rows["figure"]) == set(report.PUBLISHED_STUDY) and set(rows["n_prompts"]) == {
+        2,
+        6,
+    }  # two halves
+    assert report.STUDY_RULE in (tmp_path / "r" / "report.md").read_text()
