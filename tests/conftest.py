@@ -1,4 +1,8 @@
-"""Shared test setup: offline tokenizer cache, the shared datasets folder, and small helpers."""
+"""Shared test setup: offline tokenizer cache, the shared datasets folder, and small helpers.
+
+The only change to the environment is made in `pytest_configure` (below), once, before any test
+module is collected: importing this file changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,17 @@ SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 STUDY_DIR = SHARED_DATASETS / "refusal_stability_paper"
 TIKTOKEN_O200K_FILE = "fb374d419588a4632f3f557e76b4b70aebbca790"
 """tiktoken's cache file name for o200k_base (sha1 of its download URL), which mockllm/model counts with."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point tiktoken at a pre-filled cache: sets `TIKTOKEN_CACHE_DIR` for the whole test session.
+
+    `mockllm/model` counts tokens with tiktoken's o200k_base, which tiktoken would download on first
+    use; tests run offline. An existing `TIKTOKEN_CACHE_DIR` is kept (and filled if it lacks the file);
+    otherwise the cache is `.pytest_cache/tiktoken` in the repository. Done here rather than at import
+    so the environment changes where pytest says it configures the session.
+    """
+    _prefill_tiktoken_cache()
 
 
 def _prefill_tiktoken_cache() -> None:
@@ -34,9 +49,6 @@ def _prefill_tiktoken_cache() -> None:
     with gzip.open(source, "rb") as src, open(partial, "wb") as dst:
         shutil.copyfileobj(src, dst)
     partial.replace(target)
-
-
-_prefill_tiktoken_cache()
 
 
 @pytest.fixture(scope="session")
