@@ -2,6 +2,7 @@
 
 Every function takes the tables the other modules produce and a folder, and returns the paths it
 wrote (none when the data cannot support the figure, e.g. the run-to-run spread with one run).
+`@report_figure(caption, arguments)` above a function puts it in the report (`REPORT_FIGURES`).
 A "unit" is one evaluation: the run / model / dataset / judge columns that differ between rows
 are joined into its label, so one model on one dataset is just the run name.
 """
@@ -9,8 +10,9 @@ are joined into its label, so one model on one dataset is just the run name.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -37,6 +39,26 @@ MAX_UNITS = 10
 FORMATS: tuple[str, ...] = ("png", "pdf")
 UNIT_KEYS: tuple[str, ...] = (*tidy.RUN_KEYS, tidy.HARMFUL)
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+
+REPORT_FIGURES: list[tuple[str, Callable[[Any, Any], tuple], Callable[..., list[Path]]]] = []
+"""Every figure of the report, in the order drawn: (caption, arguments, draw). Filled by `report_figure`."""
+
+
+def report_figure(caption: str, arguments: Callable[[Any, Any], tuple]) -> Callable:
+    """Register a figure of the report, where it is defined: the one place to add a figure.
+
+    Args:
+        caption: The figure's caption in the report.
+        arguments: Picks the figure's inputs from the report's `Analysis` and `ReportOptions`;
+            the figure is then drawn as `draw(*arguments(analysis, options), out_dir)`.
+    """
+
+    def register(draw: Callable[..., list[Path]]) -> Callable[..., list[Path]]:
+        REPORT_FIGURES.append((caption, arguments, draw))
+        return draw
+
+    return register
 
 
 def unit_labels(table: pd.DataFrame, keys: Sequence[str] = UNIT_KEYS) -> pd.Series:
@@ -79,6 +101,7 @@ def _units(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [(str(u), table[labels == u]) for u in sorted(labels.unique())[:MAX_UNITS]]
 
 
+@report_figure("SSI distribution with the unstable threshold", lambda a, o: (a.prompts, o.threshold))
 def ssi_histogram(prompts: pd.DataFrame, threshold: float, out_dir: Path) -> list[Path]:
     """Distribution of per-prompt SSI, one panel per unit, with the unstable threshold marked."""
     units = _units(prompts[prompts["n"] > 0])
@@ -108,6 +131,7 @@ def ssi_histogram(prompts: pd.DataFrame, threshold: float, out_dir: Path) -> lis
     return _save(fig, out_dir, "ssi_histogram")
 
 
+@report_figure("Flip rate within each temperature and over the grid", lambda a, o: (a.groups,))
 def flip_rate_bars(groups: pd.DataFrame, out_dir: Path) -> list[Path]:
     """% of prompts whose verdict flips: within each temperature (over seeds) and over the whole grid."""
     overall = groups[groups["level"] == "overall"]
@@ -136,6 +160,7 @@ def flip_rate_bars(groups: pd.DataFrame, out_dir: Path) -> list[Path]:
     return _save(fig, out_dir, "flip_rate")
 
 
+@report_figure("Temperature effect on compliance and stability", lambda a, o: (a.groups,))
 def temperature_effect(groups: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Comply rate and within-temperature mean SSI (with bootstrap interval) against temperature."""
     by_t = groups[(groups["level"] == "temperature") & groups[tidy.TEMPERATURE].notna()]
@@ -172,6 +197,7 @@ def temperature_effect(groups: pd.DataFrame, out_dir: Path) -> list[Path]:
     return _save(fig, out_dir, "temperature_effect")
 
 
+@report_figure("Stability vs compliance per prompt", lambda a, o: (a.prompts, a.spearman))
 def stability_vs_compliance(prompts: pd.DataFrame, spearman: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Per-prompt comply rate against SSI (jittered), with Spearman's rho in the title."""
     units = _units(prompts[prompts["n"] > 0])
@@ -202,6 +228,7 @@ def stability_vs_compliance(prompts: pd.DataFrame, spearman: pd.DataFrame, out_d
     return _save(fig, out_dir, "stability_vs_compliance")
 
 
+@report_figure("Model / run comparison", lambda a, o: (a.groups[a.groups["level"] == "overall"],))
 def model_comparison(overall: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Mean SSI (95 % CI), % unstable and harmfulness side by side for every unit."""
     if overall.empty:
@@ -232,6 +259,7 @@ def model_comparison(overall: pd.DataFrame, out_dir: Path) -> list[Path]:
     return _save(fig, out_dir, "model_comparison")
 
 
+@report_figure("Samples needed to match the full-grid verdict", lambda a, o: (a.curves, o.targets))
 def samples_needed(curves: pd.DataFrame, targets: Sequence[float], out_dir: Path) -> list[Path]:
     """Agreement with the full-grid majority against the number of samples, pooled and per temperature."""
     if curves.empty:
@@ -273,6 +301,7 @@ def samples_needed(curves: pd.DataFrame, targets: Sequence[float], out_dir: Path
     return _save(fig, out_dir, "samples_needed")
 
 
+@report_figure("Instability by category", lambda a, o: (a.groups,))
 def category_instability(groups: pd.DataFrame, out_dir: Path) -> list[Path]:
     """% unstable and % flipped prompts per category (absent when prompts carry no category)."""
     by_c = groups[(groups["level"] == "category") & groups[tidy.CATEGORY].notna()]
@@ -307,6 +336,7 @@ def _short_names(names: Sequence[str]) -> list[str]:
     return short if len(set(short)) == len(short) else names
 
 
+@report_figure("Run-to-run spread", lambda a, o: (a.runs, a.spread))
 def run_spread(runs: pd.DataFrame, spread: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Each run's outcome rates and mean SSI, per comparison set (needs >= 2 runs)."""
     if spread.empty:

@@ -43,6 +43,23 @@ from refusal_stability.schema import (
 GROUP_KEYS: tuple[str, ...] = (*tidy.RUN_KEYS, tidy.HARMFUL)
 """Every group table is split at least by run, model, dataset, judge and harmful/benign."""
 GREEDY_TEMPERATURE = 0.0
+HEADLINE_COLUMNS: tuple[str, ...] = (
+    "n_prompts",
+    "n_scored",
+    "n_unscored",
+    MEAN_SSI,
+    "ssi_ci_low",
+    "ssi_ci_high",
+    PCT_UNSTABLE,
+    PCT_FLIPPED,
+    "pct_refuse",
+    "pct_partial",
+    "pct_comply",
+    HARMFUL_PCT_COMPLY,
+    HARMFUL_PCT_FULFILLED,
+    BENIGN_PCT_REFUSE,
+)
+"""The columns of `group_table` the report's headline table shows (every column goes to groups.csv)."""
 
 
 def group_table(

@@ -44,7 +44,6 @@ from refusal_stability.analysis.study_labels import STUDY_DATASET, STUDY_JUDGE
 from refusal_stability.schema import (
     BENIGN_PCT_REFUSE,
     HARMFUL_PCT_COMPLY,
-    HARMFUL_PCT_FULFILLED,
     MEAN_SSI,
     PCT_FLIPPED,
     PCT_UNSTABLE,
@@ -220,27 +219,8 @@ def build_report(
 
 
 def _figures(analysis: Analysis, options: ReportOptions, out: Path) -> list[tuple[str, Path]]:
-    """Draw every figure; return (caption, PNG path) pairs."""
-    overall = analysis.groups[analysis.groups["level"] == "overall"]
-    made = [
-        (
-            "SSI distribution with the unstable threshold",
-            figures.ssi_histogram(analysis.prompts, options.threshold, out),
-        ),
-        ("Flip rate within each temperature and over the grid", figures.flip_rate_bars(analysis.groups, out)),
-        ("Temperature effect on compliance and stability", figures.temperature_effect(analysis.groups, out)),
-        (
-            "Stability vs compliance per prompt",
-            figures.stability_vs_compliance(analysis.prompts, analysis.spearman, out),
-        ),
-        ("Model / run comparison", figures.model_comparison(overall, out)),
-        (
-            "Samples needed to match the full-grid verdict",
-            figures.samples_needed(analysis.curves, options.targets, out),
-        ),
-        ("Instability by category", figures.category_instability(analysis.groups, out)),
-        ("Run-to-run spread", figures.run_spread(analysis.runs, analysis.spread, out)),
-    ]
+    """Draw every figure registered in `figures.REPORT_FIGURES`; return (caption, PNG path) pairs."""
+    made = [(caption, draw(*args(analysis, options), out)) for caption, args, draw in figures.REPORT_FIGURES]
     return [(caption, paths[0]) for caption, paths in made if paths]
 
 
@@ -406,25 +386,7 @@ def _blocks(
     b.append(
         (
             "table",
-            overall[
-                [
-                    *groups.GROUP_KEYS,
-                    "n_prompts",
-                    "n_scored",
-                    "n_unscored",
-                    MEAN_SSI,
-                    "ssi_ci_low",
-                    "ssi_ci_high",
-                    PCT_UNSTABLE,
-                    PCT_FLIPPED,
-                    "pct_refuse",
-                    "pct_partial",
-                    "pct_comply",
-                    HARMFUL_PCT_COMPLY,
-                    HARMFUL_PCT_FULFILLED,
-                    BENIGN_PCT_REFUSE,
-                ]
-            ],
+            overall[[*groups.GROUP_KEYS, *groups.HEADLINE_COLUMNS]],
         )
     )
     b.append(
