@@ -23,6 +23,13 @@ Ties, stated explicitly:
   for a model that mostly refuses. `tie_break="order"` breaks ties REFUSE > PARTIAL > COMPLY instead.
 - In the reference, a prompt whose full-grid majority is itself a tie has every tied label as a
   reference; a draw agrees when its majority is any of them (so n = N always agrees 100 %).
+- `tie_break="study"` reproduces the study's own rule exactly: its majority is
+  `Counter(labels).most_common(1)`, which breaks a tie towards the label seen *first*, its labels
+  in the order of its files sorted by temperature then seed -- our slot order. The same rule makes
+  the reference a single label (the first-seen of the tied modal labels), and in a draw the tied
+  label whose first chosen slot comes earliest wins. On the study's Qwen2.5-7B-Instruct data this
+  gives a lower single-shot agreement than the default (the study's rule counts a draw that lands
+  on the other half of a tied reference as a disagreement).
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from refusal_stability.analysis.per_prompt import N_LABELS
 
 DRAWS = 1000
 TARGETS: tuple[float, ...] = (0.95, 0.99)
-TIE_BREAKS: tuple[str, ...] = ("random", "order")
+TIE_BREAKS: tuple[str, ...] = ("random", "order", "study")
 CHUNK_CELLS = 20_000_000
 """At most this many (draw x prompt x label) counts are held at once."""
 ORDER_BONUS = np.array([0.2, 0.1, 0.0])
@@ -74,7 +81,8 @@ def agreement_curve(
         matrix: prompts x slots verdict codes (-1 = none), from `label_matrix`.
         draws: Random slot subsets per n.
         rng: Random generator (seeded by the caller).
-        tie_break: "random" (default) or "order" (REFUSE > PARTIAL > COMPLY) for ties in a subset.
+        tie_break: "random" (default), "order" (REFUSE > PARTIAL > COMPLY) or "study" (first seen in
+            slot order, in the subset and in the reference) for ties.
         confidence: Coverage of the interval over draws.
 
     Returns:
@@ -88,7 +96,9 @@ def agreement_curve(
     full = onehot.sum(axis=1)
     keep = full.sum(axis=1) > 0
     onehot, full = onehot[keep], full[keep]
-    reference = full == full.max(axis=1, keepdims=True)  # every tied modal label is a reference
+    tied = full == full.max(axis=1, keepdims=True)
+    # every tied modal label is a reference, except under the study's rule (the first-seen one)
+    reference = _first_seen_majority(onehot, np.ones(onehot.shape[1], bool)) if tie_break == "study" else tied
     n_prompts, n_slots = onehot.shape[0], onehot.shape[1]
     rows = []
     alpha = (1.0 - confidence) / 2.0
@@ -104,7 +114,7 @@ def agreement_curve(
                 "mean_agreement": float(finite.mean()) if finite.size else np.nan,
                 "ci_low": float(low),
                 "ci_high": float(high),
-                "n_tied_reference": int((reference.sum(axis=1) > 1).sum()),
+                "n_tied_reference": int((tied.sum(axis=1) > 1).sum()),
             }
         )
     return pd.DataFrame(rows)
@@ -150,12 +160,39 @@ def _draw_agreements(
         agree = any_scored[:, ~varied].sum(axis=1)
         if n_varied:
             counts = (mask @ by_slot).reshape(d, n_varied, N_LABELS)
-            majority = _majority(counts, rng, tie_break if n > 1 else "order")  # n = 1: no ties
+            if tie_break == "study" and n > 1:
+                first = _first_chosen(onehot[varied], np.sort(chosen, axis=1))
+                majority = np.argmax(counts * (n_slots + 1) - first, axis=-1)
+            else:
+                majority = _majority(counts, rng, tie_break if n > 1 else "order")  # n = 1: no ties
             hits = np.take_along_axis(ref_varied[None, :, :], majority[..., None], axis=2)[..., 0]
             agree = agree + (hits & any_scored[:, varied]).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[start : start + d] = agree / any_scored.sum(axis=1)
     return out
+
+
+def _first_chosen(onehot: np.ndarray, chosen_sorted: np.ndarray) -> np.ndarray:
+    """Where each label first occurs among a draw's chosen slots, in slot order.
+
+    Returns:
+        (draws, prompts, labels) positions; the number of slots where a label does not occur.
+    """
+    n_slots = onehot.shape[1]
+    by_slot = onehot.transpose(1, 0, 2)  # (slots, prompts, labels)
+    first = np.full((chosen_sorted.shape[0], onehot.shape[0], N_LABELS), float(n_slots), dtype=np.float32)
+    for j in range(chosen_sorted.shape[1] - 1, -1, -1):  # last to first: the earliest write wins
+        seen = by_slot[chosen_sorted[:, j]] > 0
+        first[seen] = j
+    return first
+
+
+def _first_seen_majority(onehot: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """(prompts, labels) one-hot of `Counter.most_common(1)` over the chosen slots in slot order."""
+    counts = onehot[:, chosen].sum(axis=1)
+    first = _first_chosen(onehot, np.flatnonzero(chosen)[None, :])[0]
+    majority = np.argmax(counts * (onehot.shape[1] + 1) - first, axis=-1)
+    return np.eye(N_LABELS, dtype=bool)[majority]
 
 
 def _majority(counts: np.ndarray, rng: np.random.Generator, tie_break: str) -> np.ndarray:
