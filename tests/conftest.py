@@ -110,3 +110,41 @@ def study_two_judges(study_dir: Path):
         }
     )
     return tidy.concat([tidy.to_frame(study), tidy.to_frame(offline)])
+
+
+@pytest.fixture(scope="session")
+def verdict_frame():
+    """Build a tidy table from {prompt: [verdicts]}: `build(spec, run="m", judge="j", categories=None)`.
+
+    Every prompt is harmful, at temperature 0, its samples numbered as seeds 0, 1, ... (one epoch each);
+    `spec` may hold several runs as {run: {prompt: [verdicts]}} when `run` is None.
+    """
+    import pandas as pd
+
+    from refusal_stability.analysis import tidy
+
+    def build(spec: dict, run: str | None = "m", judge: str = "j", categories: dict | None = None):
+        runs = {run: spec} if run is not None else spec
+        rows = [
+            {
+                tidy.LOG: f"{name}.eval",
+                tidy.RUN: name,
+                tidy.MODEL: name,
+                tidy.DATASET: "d",
+                tidy.PROMPT_ID: pid,
+                tidy.CATEGORY: (categories or {}).get(pid),
+                tidy.HARMFUL: True,
+                tidy.TEMPERATURE: 0.0,
+                tidy.SEED: i,
+                tidy.EPOCH: i + 1,
+                tidy.JUDGE: judge,
+                tidy.SCORER: judge,
+                tidy.VERDICT: verdict,
+            }
+            for name, prompts in runs.items()
+            for pid, labels in prompts.items()
+            for i, verdict in enumerate(labels)
+        ]
+        return tidy.to_frame(pd.DataFrame(rows))
+
+    return build

@@ -3,37 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats as sps
 
 from refusal_stability.analysis import paired, per_prompt, power, tidy
 
 R, P, C = "REFUSE", "PARTIAL", "COMPLY"
-
-
-def two_runs(spec_a: dict[str, list], spec_b: dict[str, list], categories=None) -> pd.DataFrame:
-    rows = [
-        {
-            tidy.LOG: f"{run}.eval",
-            tidy.RUN: run,
-            tidy.MODEL: run,
-            tidy.DATASET: "d",
-            tidy.PROMPT_ID: pid,
-            tidy.CATEGORY: (categories or {}).get(pid),
-            tidy.HARMFUL: True,
-            tidy.TEMPERATURE: 0.0,
-            tidy.SEED: i,
-            tidy.EPOCH: i + 1,
-            tidy.JUDGE: "j",
-            tidy.SCORER: "j",
-            tidy.VERDICT: v,
-        }
-        for run, spec in (("a", spec_a), ("b", spec_b))
-        for pid, labels in spec.items()
-        for i, v in enumerate(labels)
-    ]
-    return tidy.to_frame(pd.DataFrame(rows))
 
 
 # ----------------------------------------------------------------------------- paired differences
@@ -76,11 +51,11 @@ def test_holm_hand_worked():
     assert adjusted[4] == pytest.approx(0.06)
 
 
-def test_compare_runs_pairs_prompts_and_scopes():
+def test_compare_runs_pairs_prompts_and_scopes(verdict_frame):
     spec_a = {"p1": [R, R, R, R], "p2": [R, R, C, C], "p3": [C, C, C, C], "p4": [R, R, R, R]}
     spec_b = {"p1": [R, R, R, C], "p2": [C, C, C, C], "p3": [C, C, C, C], "p5": [R, R, R, R]}
     cats = {"p1": "x", "p2": "x", "p3": "y", "p4": "y", "p5": "y"}
-    prompts = per_prompt.per_prompt(two_runs(spec_a, spec_b, cats))
+    prompts = per_prompt.per_prompt(verdict_frame({"a": spec_a, "b": spec_b}, run=None, categories=cats))
     table = paired.compare_runs(prompts)
     overall = table[table["scope"] == "all"].set_index("metric")
     assert overall.loc["comply_rate", "n"] == 3 and overall.loc["comply_rate", "n_unmatched"] == 2

@@ -13,30 +13,6 @@ from refusal_stability.analysis import clustered, intervals, per_prompt, tidy
 R, P, C = "REFUSE", "PARTIAL", "COMPLY"
 
 
-def labelled(spec: dict[str, list], categories: dict[str, str | None] | None = None) -> pd.DataFrame:
-    """A tidy table from {prompt: [verdicts]} (one run, one judge)."""
-    rows = [
-        {
-            tidy.LOG: "x.eval",
-            tidy.RUN: "m",
-            tidy.MODEL: "m",
-            tidy.DATASET: "d",
-            tidy.PROMPT_ID: pid,
-            tidy.CATEGORY: (categories or {}).get(pid),
-            tidy.HARMFUL: True,
-            tidy.TEMPERATURE: 0.0,
-            tidy.SEED: i,
-            tidy.EPOCH: i + 1,
-            tidy.JUDGE: "j",
-            tidy.SCORER: "j",
-            tidy.VERDICT: v,
-        }
-        for pid, labels in spec.items()
-        for i, v in enumerate(labels)
-    ]
-    return tidy.to_frame(pd.DataFrame(rows))
-
-
 def simulated(n_prompts: int, k: int, seed: int, categories: int = 0) -> dict[str, list]:
     """Prompts with beta-distributed comply probabilities, k samples each (REFUSE / COMPLY / a few PARTIAL)."""
     rng = np.random.default_rng(seed)
@@ -70,10 +46,10 @@ def test_wilson_hand_formula_and_no_collapse_at_zero():
     assert all(np.isnan(intervals.proportion_interval(0, 0)))
 
 
-def test_share_intervals_counts_per_group():
+def test_share_intervals_counts_per_group(verdict_frame):
     spec = {"a": [R, R, R, C], "b": [R] * 4, "c": [C, C, C, C], "d": [R, C, C, C], "e": [R, P, C, C]}
     cats = {"a": "x", "b": "x", "c": "y", "d": "y", "e": None}
-    prompts = per_prompt.per_prompt(labelled(spec, cats))
+    prompts = per_prompt.per_prompt(verdict_frame(spec, categories=cats))
     table = intervals.share_intervals(prompts).set_index("share")
     # unstable (SSI < 0.8): a (0.75), d (0.75), e (0.5); flipped: a, d, e; majority COMPLY: c, d, e
     assert table.loc["unstable", "count"] == 3 and table.loc["flipped", "count"] == 3
@@ -94,10 +70,10 @@ def test_share_intervals_counts_per_group():
 # ----------------------------------------------------------------------------- clustered errors
 
 
-def test_se_over_prompt_means_equals_sample_level_se_clustered_by_prompt():
+def test_se_over_prompt_means_equals_sample_level_se_clustered_by_prompt(verdict_frame):
     """Miller: the SE over per-prompt means is the cluster-robust SE of the samples clustered by prompt."""
     spec = simulated(60, 8, seed=1)
-    prompts = per_prompt.per_prompt(labelled(spec))
+    prompts = per_prompt.per_prompt(verdict_frame(spec))
     k, n = clustered.per_prompt_rates(prompts, "comply")
     mean, se = clustered.mean_se(k / n)
     y = np.array([v == C for labels in spec.values() for v in labels], dtype=float)
@@ -122,10 +98,10 @@ def test_cluster_se_hand_cr1_and_missing_category_is_own_cluster():
     assert np.isnan(clustered.cluster_se(values, ["a"] * len(values))[0])
 
 
-def test_variance_components_match_one_way_anova_icc():
+def test_variance_components_match_one_way_anova_icc(verdict_frame):
     """ICC from the variance split equals the ANOVA estimator (F - 1) / (F + K - 1), F from scipy."""
     spec = simulated(80, 10, seed=2)
-    prompts = per_prompt.per_prompt(labelled(spec))
+    prompts = per_prompt.per_prompt(verdict_frame(spec))
     k, n = clustered.per_prompt_rates(prompts, "comply")
     parts = clustered.variance_components(k, n)
     groups = [np.array([v == C for v in labels], dtype=float) for labels in spec.values()]
@@ -146,10 +122,10 @@ def test_variance_components_edge_cases():
     assert np.isnan(single["icc"]) and single["mean"] == 0.5
 
 
-def test_error_bars_table_per_metric():
+def test_error_bars_table_per_metric(verdict_frame):
     spec = simulated(40, 6, seed=3)
     cats = {pid: ("x" if i % 3 else "y") for i, pid in enumerate(spec)}
-    prompts = per_prompt.per_prompt(labelled(spec, cats))
+    prompts = per_prompt.per_prompt(verdict_frame(spec, categories=cats))
     table = clustered.error_bars(prompts).set_index("metric")
     assert set(table.index) == {"comply", "fulfilled", "refuse", "ssi"}
     ssi = prompts["ssi"].to_numpy()

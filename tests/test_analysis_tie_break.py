@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from refusal_stability.analysis import single_shot, tidy
@@ -14,25 +13,9 @@ from refusal_stability.schema import VERDICTS
 R, P, C = "REFUSE", "PARTIAL", "COMPLY"
 
 
-def matrix_of(spec: dict[str, list]) -> np.ndarray:
-    rows = [
-        {
-            tidy.LOG: "x.eval",
-            tidy.RUN: "m",
-            tidy.MODEL: "m",
-            tidy.DATASET: "d",
-            tidy.PROMPT_ID: pid,
-            tidy.HARMFUL: True,
-            tidy.TEMPERATURE: 0.0,
-            tidy.SEED: i,
-            tidy.EPOCH: i + 1,
-            tidy.JUDGE: "j",
-            tidy.VERDICT: v,
-        }
-        for pid, labels in spec.items()
-        for i, v in enumerate(labels)
-    ]
-    return single_shot.label_matrix(tidy.to_frame(pd.DataFrame(rows)))
+@pytest.fixture
+def matrix_of(verdict_frame):
+    return lambda spec: single_shot.label_matrix(verdict_frame(spec))
 
 
 def study_majority(codes) -> int | None:
@@ -41,7 +24,7 @@ def study_majority(codes) -> int | None:
     return VERDICTS.index(Counter(labels).most_common(1)[0][0]) if labels else None
 
 
-def test_study_tie_break_matches_counter_most_common_loop():
+def test_study_tie_break_matches_counter_most_common_loop(matrix_of):
     rng = np.random.default_rng(11)
     spec = {f"p{i}": list(rng.choice([R, R, P, C, C], size=6)) for i in range(25)}
     matrix = matrix_of(spec)
@@ -61,7 +44,7 @@ def test_study_tie_break_matches_counter_most_common_loop():
         assert got == pytest.approx(expected)
 
 
-def test_study_tie_break_hand_worked():
+def test_study_tie_break_hand_worked(matrix_of):
     # C first, then R: the study's reference is C (first seen); the default accepts R or C
     study = single_shot.agreement_curve(matrix_of({"a": [C, R]}), 400, np.random.default_rng(0), "study")
     default = single_shot.agreement_curve(matrix_of({"a": [C, R]}), 400, np.random.default_rng(0), "random")
