@@ -92,24 +92,17 @@ def study_replay_log(study_dir: Path, shared_datasets: Path, tmp_path_factory: p
 def study_two_judges(study_dir: Path):
     """The study's 17,520 responses judged twice: its own LLM judge, and the offline rules judge.
 
-    The second judge is applied in-process to the recorded responses (the rules are a pure function
-    of the text), so the two "runs" share every prompt and response: the comparison and judge-noise
-    statistics have a real second run to work on without a model.
+    Built by `scripts/study_statistics.py` (the offline rules are a pure function of the text, applied
+    in-process), so the comparison and judge-noise statistics have a real second run without a model.
     """
-    from refusal_stability.analysis import study_labels, tidy
-    from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION, classify_response
+    import importlib.util
 
-    study = study_labels.load_study_labels(study_dir, keep_responses=True)
-    verdicts = [classify_response(text).label for text in study[tidy.RESPONSE]]
-    offline = study.assign(
-        **{
-            tidy.JUDGE: OFFLINE_JUDGE_VERSION,
-            tidy.SCORER: "offline_judge",
-            tidy.VERDICT: verdicts,
-            tidy.NOTE: [None if v else tidy.NOTE_UNSCORED for v in verdicts],
-        }
+    spec = importlib.util.spec_from_file_location(
+        "study_statistics", REPO / "scripts" / "study_statistics.py"
     )
-    return tidy.concat([tidy.to_frame(study), tidy.to_frame(offline)])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.rejudged_study(study_dir)
 
 
 @pytest.fixture(scope="session")
