@@ -7,6 +7,7 @@ import pytest
 from scipy import stats as sps
 
 from refusal_stability.analysis import paired, per_prompt, power, tidy
+from refusal_stability.analysis.study_labels import STUDY_JUDGE
 
 R, P, C = "REFUSE", "PARTIAL", "COMPLY"
 
@@ -81,7 +82,8 @@ def test_study_against_offline_rejudge(study_two_judges):
     table = paired.compare_runs(prompts).set_index("metric")
     assert (table["n"] == 876).all() and (table["n_unmatched"] == 0).all()
     unstable = table.loc["unstable"]
-    assert unstable["mean_a"] == pytest.approx(14.04, abs=0.01)
+    side = "a" if unstable["run_a"].endswith(STUDY_JUDGE) else "b"
+    assert unstable[f"mean_{side}"] == pytest.approx(14.04, abs=0.01)
     assert unstable["only_a"] - unstable["only_b"] == pytest.approx(unstable["diff"] * -876 / 100)
     # pairing removes the between-prompt variance: the paired SE is below the unpaired one
     by_judge = prompts.groupby(tidy.JUDGE, observed=True)["comply_rate"].agg(lambda v: sps.sem(v))
@@ -131,8 +133,8 @@ def test_mde_has_the_nominal_power_by_simulation():
 def test_power_tables_on_the_study(study_two_judges):
     prompts = per_prompt.per_prompt(study_two_judges)
     mde = power.detectable_differences(prompts).set_index([tidy.JUDGE, "metric"])
-    study = mde.loc[("study-llm-judge", "comply")]
+    study = mde.loc[(STUDY_JUDGE, "comply")]
     assert study["n_prompts"] == 876 and 1.0 < study["mde_up"] < 4.0
     needed = power.prompts_needed(prompts, differences=(0.05,))
-    study_needed = needed[needed[tidy.JUDGE] == "study-llm-judge"].set_index("k")["n_prompts"]
+    study_needed = needed[needed[tidy.JUDGE] == STUDY_JUDGE].set_index("k")["n_prompts"]
     assert study_needed.is_monotonic_decreasing and study_needed.loc[1] > study_needed.loc[50]

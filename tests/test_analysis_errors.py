@@ -9,6 +9,7 @@ from scipy import stats as sps
 from statsmodels.regression.linear_model import OLS
 
 from refusal_stability.analysis import clustered, intervals, per_prompt, tidy
+from refusal_stability.analysis.study_labels import STUDY_JUDGE
 
 R, P, C = "REFUSE", "PARTIAL", "COMPLY"
 
@@ -142,12 +143,12 @@ def test_error_bars_table_per_metric(verdict_frame):
 def test_study_error_bars(study_two_judges):
     prompts = per_prompt.per_prompt(study_two_judges)
     table = clustered.error_bars(prompts).set_index([tidy.JUDGE, "metric"])
-    study = table.loc[("study-llm-judge", "ssi")]
+    study = table.loc[(STUDY_JUDGE, "ssi")]
     assert study["n_prompts"] == 876 and study["mean"] == pytest.approx(0.929339, abs=1e-6)
-    comply = table.loc[("study-llm-judge", "comply")]
+    comply = table.loc[(STUDY_JUDGE, "comply")]
     # repeated samples of one prompt are strongly correlated: the naive SE is far too small
     assert comply["design_effect"] > 5 and comply["se"] > 2.5 * comply["se_naive"]
     shares = intervals.share_intervals(prompts).set_index([tidy.JUDGE, "share"])
-    unstable = shares.loc[("study-llm-judge", "unstable")]
+    unstable = shares.loc[(STUDY_JUDGE, "unstable")]
     assert unstable["count"] == 123 and unstable["pct"] == pytest.approx(14.04, abs=0.01)
     assert unstable["wilson_low"] < 14.04 < unstable["wilson_high"]

@@ -8,6 +8,7 @@ import pytest
 from scipy import stats as sps
 
 from refusal_stability.analysis import judge_noise, per_prompt, tidy
+from refusal_stability.analysis.study_labels import STUDY_JUDGE
 from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION
 
 R, P, C = "REFUSE", "PARTIAL", "COMPLY"
@@ -106,13 +107,14 @@ def test_corrected_rates_identity_on_calibration_and_split(verdict_frame):
 
 def test_study_judge_noise(study_two_judges):
     noise = judge_noise.identical_response_noise(study_two_judges).set_index([tidy.JUDGE, "scope"])
-    study = noise.loc[("study-llm-judge", "greedy prompts")]
+    study = noise.loc[(STUDY_JUDGE, "greedy prompts")]
     assert (study["n_groups"], study["n_noisy"]) == (154, 12)  # the study's own count
     offline = noise.loc[(OFFLINE_JUDGE_VERSION, "identical responses")]
     assert offline["n_noisy"] == 0  # the rules judge is a function of the text
     row = judge_noise.judge_disagreement(study_two_judges).iloc[0]
+    assert (row["judge_a"], row["judge_b"]) == tuple(sorted([OFFLINE_JUDGE_VERSION, STUDY_JUDGE]))
+    flipped_study = row["flipped_a"] if row["judge_a"] == STUDY_JUDGE else row["flipped_b"]
     prompts = per_prompt.per_prompt(study_two_judges).set_index(tidy.JUDGE)
-    assert (
-        row["flipped_b"] == int(prompts.loc["study-llm-judge", "flipped"].sum()) - 0
-    )  # 211 over paired samples
-    assert row["mean_ssi_agree"] > prompts.loc["study-llm-judge", "ssi"].mean()
+    # the study's 211 flipped prompts; its 14 UNKNOWN samples are unpaired and change none of them
+    assert flipped_study == int(prompts.loc[STUDY_JUDGE, "flipped"].sum()) == 211
+    assert row["mean_ssi_agree"] > prompts.loc[STUDY_JUDGE, "ssi"].mean()

@@ -8,6 +8,7 @@ from scipy import integrate, optimize
 from scipy import stats as sps
 
 from refusal_stability.analysis import per_prompt, prompt_model, tidy
+from refusal_stability.analysis.study_labels import STUDY_JUDGE
 
 
 def test_fit_matches_a_direct_fit_of_scipy_betabinom_and_recovers_truth():
@@ -105,7 +106,7 @@ def test_per_prompt_tail_risk_posterior(verdict_frame):
 
 def test_study_model(study_two_judges):
     prompts = per_prompt.per_prompt(study_two_judges)
-    study = prompts[prompts[tidy.JUDGE] == "study-llm-judge"]
+    study = prompts[prompts[tidy.JUDGE] == STUDY_JUDGE]
     row = prompt_model.instability_model(study, outcomes=("comply",), n_boot=40).iloc[0]
     # the model reproduces the observed binary flip rate at the study's K = 20
     assert row["flip_k20"] == pytest.approx(row["observed_flip"], abs=0.02)

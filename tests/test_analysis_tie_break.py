@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from refusal_stability.analysis import single_shot, tidy
+from refusal_stability.analysis.study_labels import STUDY_JUDGE
 from refusal_stability.schema import VERDICTS
 
 R, P, C = "REFUSE", "PARTIAL", "COMPLY"
@@ -58,7 +59,7 @@ def test_study_tie_break_hand_worked(matrix_of):
 
 def test_study_rule_on_the_study_data(study_two_judges):
     """n = 1 under the study's rule equals the exact mean over the 20 configurations, by a loop."""
-    study = study_two_judges[study_two_judges[tidy.JUDGE] == "study-llm-judge"]
+    study = study_two_judges[study_two_judges[tidy.JUDGE] == STUDY_JUDGE]
     matrix = single_shot.label_matrix(study)
     keep = (matrix >= 0).any(axis=1)
     reference = [study_majority(row) for row in matrix[keep]]
