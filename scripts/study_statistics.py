@@ -19,13 +19,9 @@ import numpy as np
 import pandas as pd
 
 from refusal_stability.analysis import (
-    clustered,
-    intervals,
     judge_noise,
-    paired,
     per_prompt,
-    power,
-    prompt_model,
+    publishable,
     single_shot,
     study_labels,
     tidy,
@@ -59,35 +55,27 @@ def holdout_prompts(prompt_ids: pd.Series) -> list[str]:
 
 
 def tables(frame: pd.DataFrame, n_boot: int) -> dict[str, pd.DataFrame]:
-    """Every table of the new statistics."""
+    """The report's publishable tables, the split-sample judge correction and the three tie-breaks."""
     prompts = per_prompt.per_prompt(frame)
-    study = frame[frame[tidy.JUDGE] == study_labels.STUDY_JUDGE]
-    matrix = single_shot.label_matrix(study)
-    curves = {
-        rule: single_shot.agreement_curve(matrix, 1000, np.random.default_rng(0), rule).assign(tie_break=rule)
-        for rule in single_shot.TIE_BREAKS
-    }
-    return {
-        "error_bars": clustered.error_bars(prompts),
-        "share_intervals": intervals.share_intervals(prompts),
-        "compare_runs": paired.compare_runs(prompts),
-        "detectable_differences": power.detectable_differences(prompts),
-        "prompts_needed": power.prompts_needed(prompts),
-        "instability_model": prompt_model.instability_model(prompts, n_boot=n_boot),
-        "tail_risk_per_prompt": prompt_model.per_prompt_tail_risk(prompts),
-        "judge_noise": judge_noise.identical_response_noise(frame),
-        "judge_disagreement": judge_noise.judge_disagreement(frame),
-        "corrected_rates": judge_noise.corrected_rates(
-            frame, study_labels.STUDY_JUDGE, OFFLINE_JUDGE_VERSION
-        ),
-        "corrected_rates_split": judge_noise.corrected_rates(
-            frame,
-            study_labels.STUDY_JUDGE,
-            OFFLINE_JUDGE_VERSION,
-            target_prompts=holdout_prompts(frame[tidy.PROMPT_ID]),
-        ),
-        "single_shot_tie_breaks": pd.concat(curves.values(), ignore_index=True),
-    }
+    result = publishable.publishable_tables(
+        frame, prompts, per_prompt.per_prompt_temperature(frame), n_boot=n_boot
+    )
+    result["corrected_rates_split"] = judge_noise.corrected_rates(
+        frame,
+        study_labels.STUDY_JUDGE,
+        OFFLINE_JUDGE_VERSION,
+        target_prompts=holdout_prompts(frame[tidy.PROMPT_ID]),
+        n_boot=n_boot,
+    )
+    matrix = single_shot.label_matrix(frame[frame[tidy.JUDGE] == study_labels.STUDY_JUDGE])
+    result["single_shot_tie_breaks"] = pd.concat(
+        [
+            single_shot.agreement_curve(matrix, 1000, np.random.default_rng(0), rule).assign(tie_break=rule)
+            for rule in single_shot.TIE_BREAKS
+        ],
+        ignore_index=True,
+    )
+    return result
 
 
 def main() -> None:
@@ -95,7 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels-dir", type=Path, default=STUDY_DIR)
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--n-boot", type=int, default=prompt_model.N_BOOTSTRAP)
+    parser.add_argument("--n-boot", type=int, default=1000)
     args = parser.parse_args()
     start = time.perf_counter()
     frame = rejudged_study(args.labels_dir)
@@ -108,7 +96,7 @@ def main() -> None:
             args.out.mkdir(parents=True, exist_ok=True)
             table.to_csv(args.out / f"{name}.csv", index=False)
         shown = table.drop(columns=[c for c in drop if c in table])
-        if name == "tail_risk_per_prompt":
+        if name == "tail_risk":
             shown = shown.groupby(tidy.JUDGE, observed=True).mean(numeric_only=True)
         elif name == "single_shot_tie_breaks":
             shown = shown[shown["n"].isin([1, 2, 3, 5])]
