@@ -19,7 +19,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from refusal_stability.analysis import bootstrap, tidy
-from refusal_stability.analysis.per_prompt import UNSTABLE_THRESHOLD
+from refusal_stability.schema import UNSTABLE_THRESHOLD
 
 INTERVAL_KEYS: tuple[str, ...] = (*tidy.RUN_KEYS, tidy.HARMFUL)
 WILSON = "wilson"

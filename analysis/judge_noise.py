@@ -30,7 +30,7 @@ import pandas as pd
 
 from refusal_stability.analysis import bootstrap, clustered, intervals, per_prompt, tidy
 from refusal_stability.analysis.agreement import PAIR_KEYS, SAMPLE_KEYS
-from refusal_stability.schema import VERDICTS
+from refusal_stability.schema import UNSTABLE_THRESHOLD, VERDICTS, pct
 
 GREEDY_TEMPERATURE = 0.0
 N_LABELS = len(VERDICTS)
@@ -111,7 +111,7 @@ def _paired_verdicts(g: pd.DataFrame, judge_a: str, judge_b: str) -> pd.DataFram
 
 def judge_disagreement(
     frame: pd.DataFrame,
-    threshold: float = per_prompt.UNSTABLE_THRESHOLD,
+    threshold: float = UNSTABLE_THRESHOLD,
     confidence: float = bootstrap.CONFIDENCE,
 ) -> pd.DataFrame:
     """Flips from judge disagreement, and stability on the samples both judges agree on.
@@ -161,19 +161,15 @@ def judge_disagreement(
                     "flipped_a": int(flipped_a.sum()),
                     "flipped_b": int(flipped_b.sum()),
                     "flipped_both_agree": int(flipped_agree.sum()),
-                    "flips_from_judges_a": _pct(
-                        int((flipped_a & ~flipped_agree).sum()), int(flipped_a.sum())
-                    ),
-                    "flips_from_judges_b": _pct(
-                        int((flipped_b & ~flipped_agree).sum()), int(flipped_b.sum())
-                    ),
+                    "flips_from_judges_a": pct(int((flipped_a & ~flipped_agree).sum()), int(flipped_a.sum())),
+                    "flips_from_judges_b": pct(int((flipped_b & ~flipped_agree).sum()), int(flipped_b.sum())),
                     "n_prompts_agree": n_agreed_prompts,
                     "mean_ssi_agree": mean,
                     "ssi_agree_se": se,
-                    "pct_unstable_agree": _pct(unstable, n_agreed_prompts),
+                    "pct_unstable_agree": pct(unstable, n_agreed_prompts),
                     "unstable_agree_low": 100.0 * unstable_ci[0],
                     "unstable_agree_high": 100.0 * unstable_ci[1],
-                    "pct_flipped_agree": _pct(flipped_n, n_agreed_prompts),
+                    "pct_flipped_agree": pct(flipped_n, n_agreed_prompts),
                     "flipped_agree_low": 100.0 * flipped_ci[0],
                     "flipped_agree_high": 100.0 * flipped_ci[1],
                 }
@@ -328,7 +324,3 @@ def corrected_rates(
                 }
             )
     return pd.DataFrame(rows)
-
-
-def _pct(count: int, total: int) -> float:
-    return 100.0 * count / total if total else float("nan")

@@ -31,7 +31,7 @@ from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 
 from refusal_stability.analysis import bootstrap, tidy
-from refusal_stability.analysis.per_prompt import UNSTABLE_THRESHOLD
+from refusal_stability.schema import UNSTABLE_THRESHOLD
 
 UNIT_KEYS: tuple[str, ...] = (tidy.RUN, tidy.MODEL, tidy.JUDGE)
 """What one side of a comparison is."""

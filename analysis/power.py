@@ -28,7 +28,7 @@ from scipy import stats
 from statsmodels.stats.power import NormalIndPower
 
 from refusal_stability.analysis import clustered, tidy
-from refusal_stability.analysis.per_prompt import UNSTABLE_THRESHOLD
+from refusal_stability.schema import UNSTABLE_THRESHOLD
 
 ALPHA = 0.05
 POWER = 0.8

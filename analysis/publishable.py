@@ -33,7 +33,7 @@ from refusal_stability.analysis import (
     prompt_model,
     tidy,
 )
-from refusal_stability.analysis.per_prompt import UNSTABLE_THRESHOLD
+from refusal_stability.schema import UNSTABLE_THRESHOLD
 
 
 def _levels(tables: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
