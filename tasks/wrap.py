@@ -26,18 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from inspect_ai import Epochs, Task, list_tasks, task, task_with
-from inspect_ai.scorer import Scorer
+from inspect_ai.scorer import Scorer, ScoreReducer
 from inspect_ai.util import registry_create, registry_info
 
 from refusal_stability.scorers.mapped import mapped_verdict
+from refusal_stability.scorers.reduce import DEFAULT_FALLBACK, verdict_mode_or
 from refusal_stability.scorers.select import judges_from_option
 from refusal_stability.solvers.grid import STUDY_SEEDS, STUDY_TEMPERATURES, make_grid
 from refusal_stability.solvers.wrap import grid_chain
 from refusal_stability.tasks.datasets.fetch import resolve_user_path
 from refusal_stability.verdict_maps import parse_verdict_map, preset_for_task, split_target
 
-EPOCH_REDUCER = "mode"
-"""A prompt's reduced score is its modal value over the grid, for our verdicts and the task's own scores."""
 AUTO_MAP = "auto"
 NO_MAP = "none"
 TASK_NAME_SUFFIX = "_stability"
@@ -94,7 +93,7 @@ def stability_of(
         task,
         solver=grid_chain(task.solver, grid.temperatures, grid.seeds),
         scorer=[*own, *ours, *([mapped[0]] if mapped else [])],
-        epochs=Epochs(grid.size, EPOCH_REDUCER),
+        epochs=Epochs(grid.size, _reducers(task)),
         name=f"{task.name.rsplit('/', 1)[-1]}{TASK_NAME_SUFFIX}",
         metadata={
             **(task.metadata or {}),
@@ -209,6 +208,15 @@ def _mapped_scorer(
         "map": mapping.spec,
         "description": mapping.description,
     }
+
+
+def _reducers(task: Task) -> list[ScoreReducer]:
+    """One reducer per wrapped reducer (default mean): modal verdicts, the task's own reduction otherwise."""
+    # Inspect's log name keeps a reducer's k (at_least_2); it is not public API, the registry name drops k
+    from inspect_ai.scorer._reducer.registry import reducer_log_name
+
+    names = [reducer_log_name(r) for r in task.epochs_reducer or []] or [DEFAULT_FALLBACK]
+    return [verdict_mode_or(fallback=name) for name in names]
 
 
 def _only_task_in(path: Path) -> str:

@@ -130,7 +130,7 @@ def test_log_names_the_wrapped_task_its_version_and_the_map(tmp_path: Path) -> N
     assert meta[WRAPPED_TASK_KEY]["scorers"] == ["refusal_words"]
     assert meta[VERDICT_MAP_KEY]["scorer"] == "refusal_words" and meta[VERDICT_MAP_KEY]["map"] == USER_MAP
     assert (meta["temperatures"], meta["seeds"], meta["grid_size"]) == (TEMPERATURES, SEEDS, 4)
-    assert log.eval.config.epochs == 4 and log.eval.config.epochs_reducer == ["mode"]
+    assert log.eval.config.epochs == 4 and log.eval.config.epochs_reducer == ["verdict_mode_or"]
 
 
 def test_without_a_map_only_our_judge_is_added(tmp_path: Path) -> None:
@@ -229,3 +229,18 @@ def test_load_task_errors_name_the_fix(tmp_path: Path) -> None:
         stability_of(load_task(FOREIGN_SPEC), verdict_map="nope@xstest")
     with pytest.raises(ValueError, match="labels are"):
         stability_of(load_task(FOREIGN_SPEC), verdict_map="full_refusal=DECLINE")
+
+
+def test_epochs_reduce_verdicts_to_their_mode_and_other_scores_as_the_wrapped_task_asks() -> None:
+    from inspect_ai.scorer import Score
+
+    from refusal_stability.scorers.reduce import verdict_mode_or
+
+    nan = float("nan")
+    verdicts = [Score(value=v) for v in ("REFUSE", nan, "REFUSE", "COMPLY")]
+    assert verdict_mode_or("mean")(verdicts).value == "REFUSE"
+    grades = [
+        Score(value=v) for v in ("C", "I", "P", "C")
+    ]  # xstest's grades, which its metric reads as numbers
+    assert verdict_mode_or("mean")(grades).value == pytest.approx((1 + 0 + 0.5 + 1) / 4)
+    assert verdict_mode_or("at_least_2")([Score(value=v) for v in (1.0, 1.0, 0.0)]).value == 1

@@ -9,6 +9,7 @@ before it imports a task file, so a provider must be registered here).
 from inspect_ai.model import modelapi
 
 from refusal_stability.scorers.mapped import mapped_verdict  # noqa: F401
+from refusal_stability.scorers.reduce import verdict_mode_or  # noqa: F401
 from refusal_stability.scorers.select import JUDGES  # noqa: F401  (imports, so registers, every judge's scorer)
 from refusal_stability.tasks.stability import stability  # noqa: F401
 from refusal_stability.tasks.wrap import wrap  # noqa: F401
