@@ -12,18 +12,12 @@ from inspect_ai.solver import TaskState
 
 from refusal_stability.scorers.common import verdict_score
 from refusal_stability.scorers.metrics import stability_metrics
-from refusal_stability.verdict_maps import parse_verdict_map
+from refusal_stability.verdict_maps import mapped_judge_name, parse_verdict_map
 
-MAPPED_JUDGE_PREFIX = "mapped"
 SOURCE_VALUE_KEY = "source_value"
 """Score metadata: the wrapped scorer's value the verdict was mapped from."""
 NO_SOURCE_SCORE = "no_source_score"
 UNMAPPED = "unmapped_value"
-
-
-def mapped_judge_name(source: str, spec: str) -> str:
-    """The `judge` recorded on mapped verdicts, e.g. ``mapped:model_graded_qa:xstest``."""
-    return f"{MAPPED_JUDGE_PREFIX}:{source}:{spec}"
 
 
 @scorer(metrics=stability_metrics())

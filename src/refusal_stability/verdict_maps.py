@@ -30,6 +30,7 @@ from typing import Any
 from refusal_stability.schema import VERDICTS, Verdict
 
 WILDCARD = "*"
+MAPPED_JUDGE_PREFIX = "mapped"
 TARGET_SEPARATOR = "@"
 """``SCORER@SPEC`` applies SPEC to one scorer only."""
 FIELD_SEPARATOR = ":"
@@ -95,6 +96,14 @@ class VerdictMap:
     def __call__(self, value: Any) -> str | None:
         """The verdict for one score value, or None when the map does not cover it."""
         return self.convert(value)
+
+
+def mapped_judge_name(scorer: str, spec: str) -> str:
+    """The judge of verdicts mapped from `scorer` by `spec`, e.g. ``mapped:model_graded_qa:xstest``.
+
+    The live `mapped_verdict` scorer and the analysis' ``--label-map`` name them alike, so the two compare.
+    """
+    return f"{MAPPED_JUDGE_PREFIX}:{scorer}:{spec}"
 
 
 def split_target(option: str) -> tuple[str | None, str]:
