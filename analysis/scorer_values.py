@@ -15,7 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from refusal_stability.schema import VERDICTS, verdict_of
+import pandas as pd
+
+from refusal_stability.analysis import tidy
+from refusal_stability.schema import JUDGE_KEY, VERDICTS
 from refusal_stability.verdict_maps import (
     PRESETS,
     TARGET_SEPARATOR,
@@ -31,35 +34,48 @@ MAX_VALUE_CHARS = 40
 
 
 class LabelMaps:
-    """The user's ``--label-map`` options: ``SPEC`` (every scorer without verdicts) or ``SCORER@SPEC``."""
+    """The user's ``--label-map`` options: one ``SPEC`` for every foreign scorer, ``SCORER@SPEC`` for one.
+
+    A bare SPEC applies to the scorers that are not ours (their scores carry no ``judge`` metadata), so
+    our judges' unscored samples never turn into a mapped judge of their own.
+    """
 
     def __init__(self, specs: Sequence[str] = ()) -> None:
         self.targeted: dict[str, VerdictMap] = {}
-        self.general: list[VerdictMap] = []
+        self.general: VerdictMap | None = None
         for option in specs:
             scorer, spec = split_target(option)
-            mapping = parse_verdict_map(spec)
             if scorer is None:
-                self.general.append(mapping)
+                if self.general is not None:
+                    raise ValueError(
+                        f"--label-map {option!r}: only one map may go without a scorer; "
+                        f"target the others with SCORER{TARGET_SEPARATOR}SPEC"
+                    )
+                self.general = parse_verdict_map(spec)
             elif scorer in self.targeted:
                 raise ValueError(f"--label-map names scorer {scorer!r} twice")
             else:
-                self.targeted[scorer] = mapping
+                self.targeted[scorer] = parse_verdict_map(spec)
 
     def __bool__(self) -> bool:
-        return bool(self.targeted or self.general)
+        return bool(self.targeted) or self.general is not None
 
-    def verdict(self, scorer: str, value: Any) -> tuple[str | None, str | None]:
-        """(verdict, map spec used) for one score value; a verdict value needs no map (spec None)."""
-        label = verdict_of(value)
-        if label is not None:
-            return label, None
-        maps = [self.targeted[scorer]] if scorer in self.targeted else self.general
-        for mapping in maps:
-            label = mapping(value)
-            if label is not None:
-                return label, mapping.spec
-        return None, None
+    def map_for(self, scorer: str, score_metadata: dict[str, Any]) -> VerdictMap | None:
+        """The map that applies to this scorer's scores, if any."""
+        if scorer in self.targeted:
+            return self.targeted[scorer]
+        if self.general is not None and JUDGE_KEY not in score_metadata:
+            return self.general
+        return None
+
+
+def drop_judges_without_verdicts(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Leave out the judges that gave no verdict at all (their SSI would be nan), naming them."""
+    counts = frame.groupby(tidy.JUDGE, observed=True)[tidy.VERDICT].count()
+    empty = sorted(str(judge) for judge, n in counts.items() if n == 0)
+    if not empty:
+        return frame, []
+    return frame[~frame[tidy.JUDGE].isin(empty)], empty
 
 
 @dataclass
@@ -67,6 +83,8 @@ class ScorerValues:
     """What one scorer of one log gave: verdicts, unscored samples, and every other value, counted."""
 
     scorer: str
+    mapped_by: str | None = None
+    """The --label-map spec applied to this scorer, if any."""
     verdicts: int = 0
     unscored: int = 0
     others: Counter = field(default_factory=Counter)
@@ -90,14 +108,18 @@ class ScorerValues:
         """True when the scorer gave values but not one verdict (its SSI would be nan)."""
         return self.verdicts == 0 and bool(self.others)
 
-    def message(self, mapped: bool = False) -> str:
+    def message(self) -> str:
         """Say which scorer, which values it gave, and how to map them."""
         total = sum(self.others.values()) + self.unscored
         seen = ", ".join(f"{v} x{n}" for v, n in self.others.most_common(MAX_VALUES_SHOWN))
         more = len(self.others) - MAX_VALUES_SHOWN
         if more > 0:
             seen += f", and {more} other value(s)"
-        what = "no value matched the --label-map given" if mapped else "its scores are not verdicts"
+        what = (
+            f"no value matched --label-map {self.mapped_by!r}"
+            if self.mapped_by
+            else "its scores are not verdicts"
+        )
         return (
             f"scorer {self.scorer!r} gave no {' / '.join(VERDICTS)} verdict ({what}): {total} score(s), "
             f"values seen: {seen}. {self._how_to_map()}"
