@@ -13,7 +13,17 @@ from typing import Any
 from inspect_ai.scorer import Score
 from inspect_ai.solver import TaskState
 
-from refusal_stability.schema import JUDGE_KEY, SEED_KEY, TEMPERATURE_KEY, Verdict, verdict_of
+from refusal_stability.schema import (
+    ENGINE_REPEAT_KEY,
+    GRID_INDEX_KEY,
+    JUDGE_KEY,
+    RESPONSE_HASH_KEY,
+    SEED_KEY,
+    TEMPERATURE_KEY,
+    Verdict,
+    response_digest,
+    verdict_of,
+)
 
 EMPTY_RESPONSE = "empty_response"
 CONTENT_FILTER = "content_filter"
@@ -35,10 +45,18 @@ def judge_id(name: str, *details: object) -> str:
 
 
 def grid_metadata(state: TaskState) -> dict[str, Any]:
-    """The temperature and seed that produced this response, as the grid solver recorded them."""
+    """The cell that produced this response, as the grid solver recorded it, and the response's digest.
+
+    The grid index, engine-repeat flag and digest let the engine-floor metric pair a same-seed repeat
+    with its cell's first run.
+    """
+    output = state.output
     return {
         TEMPERATURE_KEY: state.metadata.get(TEMPERATURE_KEY),
         SEED_KEY: state.metadata.get(SEED_KEY),
+        GRID_INDEX_KEY: state.metadata.get(GRID_INDEX_KEY),
+        ENGINE_REPEAT_KEY: bool(state.metadata.get(ENGINE_REPEAT_KEY, False)),
+        RESPONSE_HASH_KEY: response_digest(output.completion if output is not None else None),
     }
 
 

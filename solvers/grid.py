@@ -4,6 +4,10 @@ Inspect's `--seed` / `GenerateConfig(seed=...)` is one value for the whole run, 
 same seed and a seed-honouring server (vLLM, OpenAI-compatible) would return identical samples. The grid
 therefore maps each epoch to its own (temperature, seed) and passes both to `generate()` per call, where
 the provider receives them with the request.
+
+Engine repeats: `repeats` extra epochs run chosen cells a second time with the identical temperature and
+seed. A seed-honouring, deterministic engine returns the same bytes; any difference is engine noise (vLLM's
+batching changes the numerics), measured apart from the model's own instability and never counted in SSI.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from inspect_ai.log import transcript
 from inspect_ai.model import GenerateConfig
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
-from refusal_stability.schema import GRID_INDEX_KEY, SEED_KEY, TEMPERATURE_KEY
+from refusal_stability.schema import ENGINE_REPEAT_KEY, GRID_INDEX_KEY, SEED_KEY, TEMPERATURE_KEY
 
 STUDY_TEMPERATURES: tuple[float, ...] = (0.0, 0.3, 0.7, 1.0)
 STUDY_SEEDS: tuple[int, ...] = (42, 43, 44, 45, 46)
@@ -26,19 +30,21 @@ STUDY_TOP_P = 1.0
 
 @dataclass(frozen=True)
 class GridCell:
-    """One sampling configuration of the grid."""
+    """One sampling configuration of the grid (`repeat`: an engine repeat of cell `index`)."""
 
     index: int
     temperature: float
     seed: int
+    repeat: bool = False
 
 
 @dataclass(frozen=True)
 class SamplingGrid:
-    """Temperatures x seeds, temperature-major: epoch e uses cell e - 1."""
+    """Temperatures x seeds, temperature-major: epoch e uses cell e - 1; then `repeats` engine repeats."""
 
     temperatures: tuple[float, ...]
     seeds: tuple[int, ...]
+    repeats: int = 0
 
     def __post_init__(self) -> None:
         if not self.temperatures:
@@ -51,37 +57,56 @@ class SamplingGrid:
         for label, values in (("temperature", self.temperatures), ("seed", self.seeds)):
             if len(set(values)) != len(values):
                 raise ValueError(f"Each {label} may appear once in the grid; got {list(values)}.")
+        if not 0 <= self.repeats <= self.size:
+            raise ValueError(
+                f"engine_repeats={self.repeats}: repeat between 0 and the grid's {self.size} cells."
+            )
 
     @property
     def size(self) -> int:
-        """Number of cells, which is the number of epochs the task runs."""
+        """Number of cells (temperatures x seeds)."""
         return len(self.temperatures) * len(self.seeds)
 
+    @property
+    def epochs(self) -> int:
+        """Number of epochs the task runs: every cell once, then the engine repeats."""
+        return self.size + self.repeats
+
+    @property
+    def repeated_cells(self) -> tuple[int, ...]:
+        """Indices of the cells run a second time, spread evenly over the grid (so over temperatures)."""
+        return tuple((j * self.size) // self.repeats for j in range(self.repeats)) if self.repeats else ()
+
     def cell(self, epoch: int) -> GridCell:
-        """The cell for a 1-based Inspect epoch."""
-        if not 1 <= epoch <= self.size:
+        """The cell for a 1-based Inspect epoch (epochs past the grid are engine repeats)."""
+        if not 1 <= epoch <= self.epochs:
             raise ValueError(
                 f"Epoch {epoch} is outside the {len(self.temperatures)} temperatures x "
-                f"{len(self.seeds)} seeds grid ({self.size} epochs). Set the grid with "
-                "-T temperatures=... -T seeds=... rather than --epochs."
+                f"{len(self.seeds)} seeds grid ({self.size} epochs + {self.repeats} engine repeats). "
+                "Set the grid with -T temperatures=... -T seeds=... rather than --epochs."
             )
-        index = epoch - 1
+        repeat = epoch > self.size
+        index = self.repeated_cells[epoch - self.size - 1] if repeat else epoch - 1
         return GridCell(
             index=index,
             temperature=self.temperatures[index // len(self.seeds)],
             seed=self.seeds[index % len(self.seeds)],
+            repeat=repeat,
         )
 
     def cells(self) -> list[GridCell]:
-        """Every cell, in epoch order."""
-        return [self.cell(e) for e in range(1, self.size + 1)]
+        """Every cell, in epoch order (engine repeats last)."""
+        return [self.cell(e) for e in range(1, self.epochs + 1)]
 
 
-def make_grid(temperatures: Sequence[float] | float | str, seeds: Sequence[int] | int | str) -> SamplingGrid:
+def make_grid(
+    temperatures: Sequence[float] | float | str, seeds: Sequence[int] | int | str, repeats: int = 0
+) -> SamplingGrid:
     """Build a grid from task parameters, which may arrive from `-T` as a scalar, a list or "a,b,c"."""
     return SamplingGrid(
         temperatures=tuple(float(t) for t in _as_list(temperatures, "temperatures")),
         seeds=tuple(_as_int(s) for s in _as_list(seeds, "seeds")),
+        repeats=_as_int(repeats),
     )
 
 
@@ -116,17 +141,19 @@ def _as_int(value: object) -> int:
 
 
 @solver
-def grid_generate(temperatures: Sequence[float], seeds: Sequence[int]) -> Solver:
+def grid_generate(temperatures: Sequence[float], seeds: Sequence[int], repeats: int = 0) -> Solver:
     """Generate with the epoch's own temperature and seed, and record both on the sample.
 
     The temperature and seed are written to the sample's metadata (shown per sample in `inspect view`,
     stored in the log) and passed to `generate()`, so the provider receives them on this very request.
+    An engine repeat records the cell it repeats (`grid_index`) and `engine_repeat: true`.
     """
-    grid = make_grid(temperatures, seeds)
+    grid = make_grid(temperatures, seeds, repeats)
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         cell = grid.cell(state.epoch)
         state.metadata[GRID_INDEX_KEY] = cell.index
+        state.metadata[ENGINE_REPEAT_KEY] = cell.repeat
         state = await generate(state, temperature=cell.temperature, seed=cell.seed)
         sent = _sent_config()
         state.metadata[TEMPERATURE_KEY] = sent.temperature if sent else cell.temperature

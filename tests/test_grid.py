@@ -9,7 +9,7 @@ from inspect_ai import Epochs, Task, eval
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import GenerateConfig, ModelOutput, get_model
 
-from refusal_stability.solvers.grid import STUDY_SEEDS, STUDY_TEMPERATURES, grid_generate, make_grid
+from refusal_stability.solvers.grid import STUDY_SEEDS, STUDY_TEMPERATURES, GridCell, grid_generate, make_grid
 
 
 def test_study_grid_maps_epochs_temperature_major() -> None:
@@ -96,3 +96,45 @@ def test_each_call_receives_its_own_seed_and_temperature(tmp_path: Path) -> None
             cell.seed,
             cell.index,
         )
+
+
+def test_engine_repeats_rerun_cells_spread_over_the_grid() -> None:
+    grid = make_grid([0.0, 0.3, 0.7, 1.0], [42, 43, 44, 45, 46], repeats=4)
+    assert (grid.size, grid.epochs) == (20, 24)
+    assert grid.repeated_cells == (0, 5, 10, 15)  # one per temperature, seed 42
+    assert grid.cell(21) == GridCell(index=0, temperature=0.0, seed=42, repeat=True)
+    assert grid.cell(24) == GridCell(index=15, temperature=1.0, seed=42, repeat=True)
+    assert grid.cell(20) == GridCell(index=19, temperature=1.0, seed=46, repeat=False)
+    assert make_grid([0.0, 1.0], [1, 2, 3], repeats="2").repeated_cells == (0, 3)
+    assert make_grid([0.7], [1, 2], repeats=2).repeated_cells == (0, 1)
+    assert make_grid([0.7], [1, 2]).repeated_cells == ()
+    with pytest.raises(ValueError, match="engine_repeats=3"):
+        make_grid([0.7], [1, 2], repeats=3)
+    with pytest.raises(ValueError, match="rather than --epochs"):
+        make_grid([0.7], [1, 2], repeats=1).cell(4)
+
+
+def test_engine_repeat_epochs_send_the_repeated_cells_config(tmp_path: Path) -> None:
+    calls: list[tuple[float, int]] = []
+
+    def record(input, tools, tool_choice, config: GenerateConfig) -> ModelOutput:
+        calls.append((config.temperature, config.seed))
+        return ModelOutput.from_content("mockllm/model", "x")
+
+    task = Task(
+        dataset=MemoryDataset([Sample(id="a", input="hi")]),
+        solver=grid_generate([0.0, 0.7], [1, 2], repeats=2),
+        epochs=Epochs(6),
+    )
+    [log] = eval(
+        task, model=get_model("mockllm/model", custom_outputs=record), display="none", log_dir=str(tmp_path)
+    )
+    assert log.status == "success"
+    assert sorted(calls) == sorted([(0.0, 1), (0.0, 2), (0.7, 1), (0.7, 2), (0.0, 1), (0.7, 1)])
+    repeats = sorted(
+        (s.metadata["grid_index"], s.metadata["temperature"])
+        for s in log.samples
+        if s.metadata["engine_repeat"]
+    )
+    assert repeats == [(0, 0.0), (2, 0.7)]
+    assert sum(not s.metadata["engine_repeat"] for s in log.samples) == 4

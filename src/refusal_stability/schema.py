@@ -12,6 +12,7 @@ between the stages, so they live in one place that every stage may import. The l
 
 from __future__ import annotations
 
+import hashlib
 import math
 from enum import Enum
 from typing import Any
@@ -38,6 +39,8 @@ HARMFUL_KEY = "harmful"
 TEMPERATURE_KEY = "temperature"
 SEED_KEY = "seed"
 GRID_INDEX_KEY = "grid_index"
+ENGINE_REPEAT_KEY = "engine_repeat"
+"""True on an engine repeat: a second run of cell `grid_index` with the same seed, kept out of SSI."""
 
 # Score metadata (set by scorers).
 JUDGE_KEY = "judge"
@@ -83,6 +86,14 @@ def is_harmful(flag: Any) -> bool:
 def pct(count: float, total: float) -> float:
     """`count` as a percentage of `total`; NaN (never 0) when `total` is 0, so an empty group shows."""
     return 100.0 * count / total if total else float("nan")
+RESPONSE_HASH_KEY = "response_hash"
+"""`response_digest` of the judged response, so metrics can tell same-seed repeats apart without the text."""
+
+
+def response_digest(text: str | None) -> str:
+    """A short fingerprint of a response (16 hex digits of blake2b): equal exactly when the texts are."""
+    data = (text or "").encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 def verdict_of(value: Any) -> str | None:
