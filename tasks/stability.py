@@ -17,6 +17,8 @@ from dataclasses import asdict
 from inspect_ai import Epochs, Task, task
 from inspect_ai.model import GenerateConfig
 
+from refusal_stability.models.engine_info import engine_info
+from refusal_stability.scorers.engine_floor import engine_floor
 from refusal_stability.scorers.metrics import UNSTABLE_THRESHOLD, stability_metrics
 from refusal_stability.scorers.select import judges_from_option
 from refusal_stability.solvers.grid import (
@@ -54,6 +56,7 @@ def stability(
     subset: str | None = None,
     sample: int | None = None,
     sample_seed: int = 0,
+    engine_repeats: int = 0,
 ) -> Task:
     """Sample each prompt once per grid cell and judge every response REFUSE / PARTIAL / COMPLY.
 
@@ -81,8 +84,10 @@ def stability(
         subset: Dataset-specific variant (e.g. a HarmBench functional category, StrongREJECT "small").
         sample: Run a seeded random subset of this many prompts.
         sample_seed: Seed of that subset.
+        engine_repeats: Run this many cells of each prompt twice with the same seed, to measure the
+            engine's non-determinism floor (`engine_mismatch_rate`); repeats never count in SSI.
     """
-    grid = make_grid(temperatures, seeds)
+    grid = make_grid(temperatures, seeds, engine_repeats)
     prompts = load_prompts(
         dataset,
         data_dir=data_dir,
@@ -96,17 +101,23 @@ def stability(
         sample=sample,
         sample_seed=sample_seed,
     )
+    metrics = stability_metrics(unstable_threshold)
+    if grid.repeats:
+        metrics.append(engine_floor())
     return Task(
         dataset=prompts,
-        solver=grid_generate(grid.temperatures, grid.seeds),
+        solver=grid_generate(grid.temperatures, grid.seeds, grid.repeats),
         scorer=judges_from_option(judge, template=judge_template, grader=grader),
-        metrics=stability_metrics(unstable_threshold),
-        epochs=Epochs(grid.size, EPOCH_REDUCER),
+        metrics=metrics,
+        epochs=Epochs(grid.epochs, EPOCH_REDUCER),
         config=GenerateConfig(max_tokens=max_tokens, top_p=top_p),
         metadata={
             "temperatures": list(grid.temperatures),
             "seeds": list(grid.seeds),
             "grid_size": grid.size,
+            "engine_repeats": list(grid.repeated_cells),
+            # provider, seed honouring, concurrency and engine version of the model under test
+            "engine": engine_info(),
             # what the loader read, skipped (and why), filtered and sampled: in the log header
             "dataset_summary": asdict(prompts.summary),
         },
