@@ -22,6 +22,7 @@ from refusal_stability.analysis.eval_archive import completion_of
 from refusal_stability.schema import (
     CATEGORY_KEY,
     DATASET_KEY,
+    ENGINE_REPEAT_KEY,
     HARMFUL_KEY,
     JUDGE_KEY,
     SEED_KEY,
@@ -88,9 +89,13 @@ def run_label(model: str, metadata: dict[str, Any]) -> str:
     return f"{model} [{', '.join(labels)}]" if labels else model
 
 
+ENGINE_REPEAT_COLUMN = ENGINE_REPEAT_KEY
+"""Carried from `sample_rows` to `load.load_logs`, where the repeats are split off (not a tidy column)."""
+
+
 def sample_rows(samples: Iterable[dict[str, Any]], ctx: LogContext, keep_responses: bool) -> dict[str, list]:
     """Flatten samples into tidy columns: one row per sample and scorer."""
-    cols: dict[str, list] = {c: [] for c in (*tidy.COLUMNS, tidy.RESPONSE)}
+    cols: dict[str, list] = {c: [] for c in (*tidy.COLUMNS, tidy.RESPONSE, ENGINE_REPEAT_COLUMN)}
     pending_no_score: list[int] = []
     judge_of_scorer: dict[str, str] = {}
     for sample in samples:
@@ -127,6 +132,7 @@ def sample_rows(samples: Iterable[dict[str, Any]], ctx: LogContext, keep_respons
             cols[tidy.RESPONSE_LENGTH].append(length)
             cols[tidy.RESPONSE_HASH].append(digest)
             cols[tidy.RESPONSE].append(response if keep_responses else None)
+            cols[ENGINE_REPEAT_COLUMN].append(bool(meta.get(ENGINE_REPEAT_KEY, False)))
     # rows of samples without scores were named by scorer before the judge names were known
     for i in pending_no_score:
         cols[tidy.JUDGE][i] = judge_of_scorer.get(cols[tidy.SCORER][i], cols[tidy.SCORER][i])

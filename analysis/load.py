@@ -10,6 +10,9 @@ stay in the table (verdict NA, with a `note` saying why).
 
 The samples are read by `eval_archive.py` (a fast reader of the `.eval` archive) and flattened into
 rows by `flatten.py`.
+
+Engine repeats (samples whose metadata says `engine_repeat: true`, same-seed reruns of a grid cell that
+measure the engine) are set apart in `LoadResult.repeats`, so no prompt-level figure counts them.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from inspect_ai.log import read_eval_log
 
 from refusal_stability.analysis import tidy
 from refusal_stability.analysis.eval_archive import iter_sample_dicts
-from refusal_stability.analysis.flatten import LogContext, sample_rows
+from refusal_stability.analysis.flatten import ENGINE_REPEAT_COLUMN, LogContext, sample_rows
 
 LOG_SUFFIXES: tuple[str, ...] = (".eval", ".json")
 SUCCESS = "success"
@@ -49,15 +52,18 @@ class LogReport:
     samples: int = 0
     rows: int = 0
     unscored: int = 0
+    engine_repeat_rows: int = 0
     notes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
 class LoadResult:
-    """The tidy table and a report for every log considered."""
+    """The tidy table, a report for every log considered, and the engine repeats set apart."""
 
     frame: pd.DataFrame
     logs: list[LogReport]
+    repeats: pd.DataFrame = field(default_factory=lambda: tidy.to_frame({c: [] for c in tidy.COLUMNS}))
+    """Rows of engine repeats (same-seed reruns of a cell), in the tidy table's columns."""
 
     @property
     def skipped(self) -> list[LogReport]:
@@ -140,7 +146,18 @@ def load_logs(
                     advance()
     ordered = _drop_duplicate_evals([results[i] for i in range(len(files))])
     frame = tidy.concat([f for f, _ in ordered if f is not None])
-    return LoadResult(frame=frame, logs=[r for _, r in ordered])
+    frame, repeats = split_engine_repeats(frame)
+    return LoadResult(frame=frame, logs=[r for _, r in ordered], repeats=repeats)
+
+
+def split_engine_repeats(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a loaded table into the grid's rows and the engine repeats' rows (flag column dropped)."""
+    if ENGINE_REPEAT_COLUMN not in frame:
+        return frame, frame.iloc[0:0]
+    mask = frame[ENGINE_REPEAT_COLUMN].fillna(False).to_numpy(dtype=bool)
+    frame = frame.drop(columns=ENGINE_REPEAT_COLUMN)
+    cells, repeats = frame[~mask], frame[mask]
+    return cells.reset_index(drop=True), repeats.reset_index(drop=True)
 
 
 def _drop_duplicate_evals(
@@ -198,7 +215,10 @@ def load_log(
     except Exception as ex:  # noqa: BLE001
         report.reason = f"samples unreadable: {type(ex).__name__}: {ex}"
         return None, report
+    repeat = rows.pop(ENGINE_REPEAT_COLUMN)
     frame = tidy.to_frame(rows, keep_responses=keep_responses)
+    frame[ENGINE_REPEAT_COLUMN] = pd.array(repeat, dtype="boolean")
+    report.engine_repeat_rows = int(sum(repeat))
     report.included = True
     if not complete:
         report.reason = f"status is {report.status!r}: used because include_incomplete is set"

@@ -8,6 +8,7 @@ figures) and writes:
     groups.csv                   per run / model / dataset / judge / harmful: overall, by category,
                                  by temperature
     determinism.csv              greedy (T = 0) exact-match check
+    engine_floor.csv             same-seed engine repeats: response / verdict mismatch rates
     statistics.csv, .json        Friedman + Kendall's W, Wilcoxon post-hoc, Spearman, single-shot,
                                  judge agreement (+ confusion matrices), run-to-run spread
     single_shot.csv              agreement curves, pooled and per temperature
@@ -39,6 +40,7 @@ import pandas as pd
 
 from refusal_stability.analysis import bootstrap, figures, groups, per_prompt, runs, single_shot, stats, tidy
 from refusal_stability.analysis.agreement import judge_agreement
+from refusal_stability.analysis.engine_floor import engine_floor
 from refusal_stability.analysis.load import LoadResult
 from refusal_stability.analysis.study_labels import STUDY_DATASET, STUDY_JUDGE
 from refusal_stability.schema import (
@@ -104,6 +106,8 @@ class Analysis:
     runs: pd.DataFrame
     spread: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    engine: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The engine's non-determinism floor (empty when the logs hold no engine repeat)."""
 
 
 def analyse(frame: pd.DataFrame, options: ReportOptions) -> Analysis:
@@ -209,6 +213,7 @@ def build_report(
     out_dir = prepare_out_dir(out, overwrite, numbered)
     analysis = analyse(loaded.frame, options)
     start = time.perf_counter()
+    analysis.engine = engine_floor(_judges_kept(loaded.frame, options), _judges_kept(loaded.repeats, options))
     figure_paths = _figures(analysis, options, out_dir / "figures") if options.figures else []
     analysis.timings["figures"] = time.perf_counter() - start
     _write_tables(analysis, loaded, out_dir)
@@ -216,6 +221,11 @@ def build_report(
     (out_dir / "report.md").write_text(render_markdown(blocks, out_dir), encoding="utf-8")
     (out_dir / "report.html").write_text(render_html(blocks, options.title), encoding="utf-8")
     return out_dir, analysis
+
+
+def _judges_kept(frame: pd.DataFrame, options: ReportOptions) -> pd.DataFrame:
+    """The rows of the judges the report is restricted to (all when none is named)."""
+    return frame[frame[tidy.JUDGE].isin(options.judges)] if options.judges else frame
 
 
 def _figures(analysis: Analysis, options: ReportOptions, out: Path) -> list[tuple[str, Path]]:
@@ -231,6 +241,7 @@ def _write_tables(analysis: Analysis, loaded: LoadResult, out: Path) -> None:
         "per_prompt_temperature": analysis.prompts_by_temperature,
         "groups": analysis.groups,
         "determinism": analysis.determinism,
+        "engine_floor": analysis.engine,
         "single_shot": analysis.curves,
         "runs": analysis.runs,
         "run_spread": analysis.spread,
@@ -446,6 +457,18 @@ def _blocks(
         )
     else:
         b.append(("p", "No sample at temperature 0."))
+    if len(analysis.engine):
+        b.append(("h2", "Engine non-determinism floor (same-seed repeats)"))
+        b.append(("table", analysis.engine))
+        b.append(
+            (
+                "p",
+                "Each engine repeat reran a grid cell with the same temperature and seed; "
+                "engine_mismatch_rate = share whose response differs from the cell's first run, "
+                "engine_verdict_mismatch_rate = share whose verdict differs. This is engine noise "
+                "(e.g. batching), not model instability: repeats are left out of every figure above.",
+            )
+        )
     b.append(("h2", "Single-shot vs multi-sample agreement"))
     if len(analysis.curves):
         n1 = analysis.curves[analysis.curves["n"] == 1]
