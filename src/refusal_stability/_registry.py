@@ -21,3 +21,11 @@ def replay() -> type:
     from refusal_stability.models.replay import ReplayAPI
 
     return ReplayAPI
+
+
+@modelapi(name="local")
+def local() -> type:
+    """A GGUF model in-process (llama.cpp): `--model local/smollm2`, or `-M model_path=<file.gguf>`."""
+    from refusal_stability.models.local import LocalLlamaAPI
+
+    return LocalLlamaAPI
