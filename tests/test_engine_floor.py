@@ -8,7 +8,7 @@ import pandas as pd
 from inspect_ai.scorer import SampleScore, Score
 
 from refusal_stability.scorers.engine_floor import cell_scores, engine_floor
-from refusal_stability.scorers.metrics import label_shares, stability
+from refusal_stability.scorers.metrics import label_shares, ssi_summary
 
 NAN = float("nan")
 
@@ -50,9 +50,9 @@ def test_no_repeat_gives_nan_rates_not_zero() -> None:
 
 def test_repeats_never_count_in_stability_metrics() -> None:
     # Without the repeats: a = R R R (SSI 1), b = R (SSI 1). The repeats' COMPLY would flip b if counted.
-    assert stability()(CASE) == stability()(cell_scores(CASE))
-    assert stability()(CASE)["mean_ssi"] == 1.0
-    assert stability()(CASE)["pct_flipped"] == 0.0
+    assert ssi_summary()(CASE) == ssi_summary()(cell_scores(CASE))
+    assert ssi_summary()(CASE)["mean_ssi"] == 1.0
+    assert ssi_summary()(CASE)["pct_flipped"] == 0.0
     assert label_shares()(CASE) == {"refuse": 1.0, "partial": 0.0, "comply": 0.0}
 
 

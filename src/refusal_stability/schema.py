@@ -86,6 +86,8 @@ def is_harmful(flag: Any) -> bool:
 def pct(count: float, total: float) -> float:
     """`count` as a percentage of `total`; NaN (never 0) when `total` is 0, so an empty group shows."""
     return 100.0 * count / total if total else float("nan")
+
+
 RESPONSE_HASH_KEY = "response_hash"
 """`response_digest` of the judged response, so metrics can tell same-seed repeats apart without the text."""
 
