@@ -9,9 +9,15 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+
+from refusal_stability.models.standin.runner import RunningStandin, running_standin
+from refusal_stability.models.standin.server import StandinConfig
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
@@ -49,6 +55,30 @@ def _prefill_tiktoken_cache() -> None:
     with gzip.open(source, "rb") as src, open(partial, "wb") as dst:
         shutil.copyfileobj(src, dst)
     partial.replace(target)
+
+
+@pytest.fixture
+def standin_factory() -> Iterator[Callable[..., RunningStandin]]:
+    """Start stand-in vLLM servers on free 127.0.0.1 ports; each is stopped when the test ends.
+
+    Call it with `StandinConfig` fields (``faults=...``, ``api_key=...``). Unless given, the served model
+    names are unique to the server (``standin-<hex>/model`` and ``.../grader``): Inspect's `vllm/`
+    provider remembers the base URL of a model name for the rest of the process, so two tests must never
+    share a name.
+    """
+    with ExitStack() as stack:
+
+        def start(**fields: object) -> RunningStandin:
+            fields.setdefault("served_model_names", standin_model_names())
+            return stack.enter_context(running_standin(StandinConfig(**fields)))  # type: ignore[arg-type]
+
+        yield start
+
+
+def standin_model_names() -> tuple[str, str]:
+    """A fresh (model, grader) pair of served names."""
+    prefix = f"standin-{uuid.uuid4().hex[:8]}"
+    return (f"{prefix}/model", f"{prefix}/grader")
 
 
 @pytest.fixture(scope="session")
