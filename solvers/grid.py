@@ -12,6 +12,8 @@ batching changes the numerics), measured apart from the model's own instability 
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +22,27 @@ from inspect_ai.log import transcript
 from inspect_ai.model import GenerateConfig
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
-from refusal_stability.schema import ENGINE_REPEAT_KEY, GRID_INDEX_KEY, SEED_KEY, TEMPERATURE_KEY
+from refusal_stability.schema import (
+    ENGINE_REPEAT_KEY,
+    GRID_INDEX_KEY,
+    SEED_KEY,
+    TEMPERATURE_KEY,
+    UNREADABLE_RETRIES_KEY,
+)
+
+logger = logging.getLogger(__name__)
+
+UNREADABLE_REPLY_RETRIES = 3
+"""How many times a reply that is not valid JSON is asked for again before the sample fails.
+
+Inspect retries HTTP errors (429, 5xx), dropped connections and attempt timeouts inside the model call,
+but a 200 reply whose body is not JSON (a broken proxy) raises `JSONDecodeError` out of the sample, and
+with Inspect's defaults one such reply fails the whole eval. Inspect's own remedy, `retry_on_error`, is
+an eval option (`--retry-on-error`), not a task option, so it cannot be this task's default; the solver
+therefore sends the same request again (same prompt, temperature and seed: the same grid cell), and
+records how often on the sample. Three absorbs a burst of bad replies; a fourth failure in a row is a
+problem a retry will not fix, and the sample fails (see `FAIL_ON_ERROR` in the task).
+"""
 
 STUDY_TEMPERATURES: tuple[float, ...] = (0.0, 0.3, 0.7, 1.0)
 STUDY_SEEDS: tuple[int, ...] = (42, 43, 44, 45, 46)
@@ -140,6 +162,24 @@ def _as_int(value: object) -> int:
     return int(number)
 
 
+async def _generate_reading_retries(state: TaskState, generate: Generate, cell: GridCell) -> TaskState:
+    """Generate for `cell`, asking again when the reply is unreadable (see `UNREADABLE_REPLY_RETRIES`)."""
+    for attempt in range(UNREADABLE_REPLY_RETRIES + 1):
+        try:
+            state = await generate(state, temperature=cell.temperature, seed=cell.seed)
+        except json.JSONDecodeError as ex:
+            if attempt == UNREADABLE_REPLY_RETRIES:
+                raise
+            again = f"asking again ({attempt + 1}/{UNREADABLE_REPLY_RETRIES})"
+            message = f"Unreadable reply (not JSON: {ex}); {again}"
+            logger.warning("Sample %s epoch %s: %s", state.sample_id, state.epoch, message)
+            transcript().info(message)
+            continue
+        state.metadata[UNREADABLE_RETRIES_KEY] = attempt
+        return state
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 @solver
 def grid_generate(temperatures: Sequence[float], seeds: Sequence[int], repeats: int = 0) -> Solver:
     """Generate with the epoch's own temperature and seed, and record both on the sample.
@@ -154,7 +194,7 @@ def grid_generate(temperatures: Sequence[float], seeds: Sequence[int], repeats: 
         cell = grid.cell(state.epoch)
         state.metadata[GRID_INDEX_KEY] = cell.index
         state.metadata[ENGINE_REPEAT_KEY] = cell.repeat
-        state = await generate(state, temperature=cell.temperature, seed=cell.seed)
+        state = await _generate_reading_retries(state, generate, cell)
         sent = _sent_config()
         state.metadata[TEMPERATURE_KEY] = sent.temperature if sent else cell.temperature
         state.metadata[SEED_KEY] = sent.seed if sent else cell.seed

@@ -34,6 +34,16 @@ from refusal_stability.tasks.datasets import load_prompts
 EPOCH_REDUCER = "mode"
 """Each prompt's reduced score is its modal verdict; the stability metrics read the unreduced epochs."""
 
+FAIL_ON_ERROR = True
+"""`fail_on_error`: a sample that still fails once every retry is spent fails the eval (status "error").
+
+Faults are retried where they happen: HTTP errors, dropped connections and attempt timeouts inside the
+model call (Inspect), unreadable replies in the grid solver (`UNREADABLE_REPLY_RETRIES`), and whole
+samples under `--retry-on-error N` if given. What is left is not tolerated as a share: a sample missing
+from the grid would silently lower its prompt's N. The samples finished before the failure stay in the
+log, and `inspect eval-retry` runs only the rest.
+"""
+
 
 @task
 def stability(
@@ -111,6 +121,7 @@ def stability(
         metrics=metrics,
         epochs=Epochs(grid.epochs, EPOCH_REDUCER),
         config=GenerateConfig(max_tokens=max_tokens, top_p=top_p),
+        fail_on_error=FAIL_ON_ERROR,
         metadata={
             "temperatures": list(grid.temperatures),
             "seeds": list(grid.seeds),

@@ -20,6 +20,7 @@ from refusal_stability.models.standin.server import STATE_KEY, StandinConfig, St
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 30.0
+SHUTDOWN_TIMEOUT_S = 1.0
 
 
 @dataclass
@@ -50,7 +51,11 @@ class RunningStandin:
 
 
 async def _start(config: StandinConfig, host: str, port: int) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(make_app(config), access_log=None)
+    # like vLLM, abandon a request whose client hung up (a timed-out attempt), and do not wait long for
+    # such requests when stopping
+    runner = web.AppRunner(
+        make_app(config), access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_TIMEOUT_S
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -41,6 +41,8 @@ SEED_KEY = "seed"
 GRID_INDEX_KEY = "grid_index"
 ENGINE_REPEAT_KEY = "engine_repeat"
 """True on an engine repeat: a second run of cell `grid_index` with the same seed, kept out of SSI."""
+UNREADABLE_RETRIES_KEY = "unreadable_reply_retries"
+"""How many replies to this epoch's request could not be read (malformed JSON) and were asked for again."""
 
 # Score metadata (set by scorers).
 JUDGE_KEY = "judge"
