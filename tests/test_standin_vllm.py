@@ -16,7 +16,7 @@ import pytest
 from inspect_ai import eval
 
 from refusal_stability.models.standin.answers import expected_label
-from refusal_stability.scorers.judge import GRADER_SEED
+from refusal_stability.scorers.llm import GRADER_SEED
 from refusal_stability.solvers.grid import make_grid
 from refusal_stability.tasks.stability import stability
 
