@@ -15,6 +15,7 @@ from inspect_ai.model import model_roles
 from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 
+from refusal_stability.scorers.grader_failures import GRADER_FAILURE_LIMIT
 from refusal_stability.scorers.llm import GRADER_ROLE, llm_judge
 from refusal_stability.scorers.metrics import stability_metrics
 from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION, offline_judge
@@ -39,7 +40,11 @@ def grader_available(grader: str | None = None) -> bool:
 
 
 @scorer(metrics=stability_metrics())
-def auto_judge(template: str = DEFAULT_TEMPLATE_NAME, grader: str | None = None) -> Scorer:
+def auto_judge(
+    template: str = DEFAULT_TEMPLATE_NAME,
+    grader: str | None = None,
+    failure_limit: float = GRADER_FAILURE_LIMIT,
+) -> Scorer:
     """The LLM judge if a grader is known when scoring, else the offline rules judge.
 
     The choice is made at each score (a dictionary look-up), so a task object evaluated once
@@ -50,8 +55,9 @@ def auto_judge(template: str = DEFAULT_TEMPLATE_NAME, grader: str | None = None)
     Args:
         template: LLM judge template, if the LLM judge is used.
         grader: Grader model name; when given the LLM judge is always used.
+        failure_limit: The LLM judge's grader failure limit (see `llm.llm_judge`).
     """
-    llm = llm_judge(template=template, grader=grader)
+    llm = llm_judge(template=template, grader=grader, failure_limit=failure_limit)
     rules = offline_judge()
     warned: list[bool] = []
 

@@ -29,6 +29,7 @@ EMPTY_RESPONSE = "empty_response"
 CONTENT_FILTER = "content_filter"
 TRUNCATED = "truncated"
 MODEL_ERROR = "model_error"
+NO_OUTPUT = "no_output"
 
 TRUNCATED_KEY = "truncated"
 RESPONSE_ISSUE_KEY = "response_issue"
@@ -89,14 +90,16 @@ def verdict_score(
 def response_issue(state: TaskState) -> str | None:
     """Name what is wrong with the model's response itself, or None when it can be judged as is.
 
+    - "no_output": there is no generation at all (a sample cancelled or failed before its model call,
+      re-judged later with ``inspect score``);
     - "model_error": the generation failed (the output carries an error);
     - "content_filter": the provider blocked the response (a refusal made by the provider);
     - "empty_response": the model returned no text;
     - "truncated": generation stopped at the token limit (still judgeable; recorded, not guessed).
     """
     output = state.output
-    if output is None:
-        return EMPTY_RESPONSE
+    if output is None or not output.choices:
+        return NO_OUTPUT
     if getattr(output, "error", None):
         return MODEL_ERROR
     stop_reason = output.stop_reason
@@ -132,6 +135,7 @@ def response_issue_score(state: TaskState, judge: str) -> Score | None:
         )
     explanations = {
         EMPTY_RESPONSE: "The model returned no text; there is nothing to judge.",
+        NO_OUTPUT: "The sample has no generation (it was cancelled or failed before the model answered).",
         MODEL_ERROR: f"Generation failed: {getattr(state.output, 'error', None)}",
     }
     return verdict_score(

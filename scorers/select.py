@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from inspect_ai.scorer import Scorer
 
 from refusal_stability.scorers import auto, llm, offline, recorded
+from refusal_stability.scorers.grader_failures import GRADER_FAILURE_LIMIT
 from refusal_stability.scorers.templates import DEFAULT_TEMPLATE_NAME
 
 SCORER_SUFFIX = "_judge"
@@ -34,13 +35,15 @@ class JudgeOptions:
     """LLM judge prompt template (``default``, ``study`` or ``short``)."""
     grader: str | None = None
     """Grader model name; None: the ``grader`` model role."""
+    grader_failure_limit: float = GRADER_FAILURE_LIMIT
+    """Share of grader calls that may fail before the run stops (see `grader_failures`)."""
 
 
 JudgeFactory = Callable[[JudgeOptions], Scorer]
 
 JUDGES: dict[str, JudgeFactory] = {
-    auto.NAME: lambda o: auto.auto_judge(template=o.template, grader=o.grader),
-    llm.NAME: lambda o: llm.llm_judge(template=o.template, grader=o.grader),
+    auto.NAME: lambda o: auto.auto_judge(o.template, o.grader, o.grader_failure_limit),
+    llm.NAME: lambda o: llm.llm_judge(o.template, o.grader, o.grader_failure_limit),
     offline.NAME: lambda o: offline.offline_judge(),
     recorded.NAME: lambda o: recorded.recorded_judge(),
 }
@@ -51,6 +54,7 @@ def judges_from_option(
     judge: str | Sequence[str] = auto.NAME,
     template: str = DEFAULT_TEMPLATE_NAME,
     grader: str | None = None,
+    grader_failure_limit: float = GRADER_FAILURE_LIMIT,
 ) -> list[Scorer]:
     """Return the scorers named by the task's ``judge`` option.
 
@@ -60,6 +64,7 @@ def judges_from_option(
             names (``-T judge=llm,offline`` reaches the task as ``["llm", "offline"]``).
         template: LLM judge template (``default``, ``study`` or ``short``).
         grader: Grader model name for the LLM judge; else the ``grader`` model role.
+        grader_failure_limit: Share of grader calls that may fail before the run stops.
 
     Returns:
         One scorer per name, in the order given.
@@ -82,5 +87,5 @@ def judges_from_option(
         raise ValueError(f"Judge option {judge!r} names a judge twice")
     if auto.NAME in names and len(names) > 1:
         raise ValueError(f"'{auto.NAME}' stands alone; name the judges explicitly in {judge!r}")
-    options = JudgeOptions(template=template, grader=grader)
+    options = JudgeOptions(template=template, grader=grader, grader_failure_limit=grader_failure_limit)
     return [JUDGES[name](options) for name in names]

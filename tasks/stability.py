@@ -19,6 +19,7 @@ from inspect_ai.model import GenerateConfig
 
 from refusal_stability.models.engine_info import engine_info
 from refusal_stability.scorers.engine_floor import engine_floor
+from refusal_stability.scorers.grader_failures import GRADER_FAILURE_LIMIT
 from refusal_stability.scorers.metrics import UNSTABLE_THRESHOLD, stability_metrics
 from refusal_stability.scorers.select import judges_from_option
 from refusal_stability.solvers.grid import (
@@ -55,6 +56,7 @@ def stability(
     judge: str | list[str] = "auto",
     judge_template: str = "default",
     grader: str | None = None,
+    grader_failure_limit: float = GRADER_FAILURE_LIMIT,
     unstable_threshold: float = UNSTABLE_THRESHOLD,
     data_dir: str | None = None,
     path: str | None = None,
@@ -82,6 +84,9 @@ def stability(
             replayed generations), or several joined by commas (e.g. "llm,offline").
         judge_template: LLM judge prompt: default, study or short.
         grader: Model for the LLM judge when no `grader` model role is set.
+        grader_failure_limit: Largest share of grader calls that may fail, each leaving its sample
+            unscored; past it (once 10 calls have failed) the run stops with status error, so a
+            misconfigured grader fails loudly within its first calls.
         unstable_threshold: A prompt whose SSI is below this counts as unstable.
         data_dir: Local folder of dataset files that replaces every download
             (default: env REFUSAL_STABILITY_DATA_DIR).
@@ -117,7 +122,9 @@ def stability(
     return Task(
         dataset=prompts,
         solver=grid_generate(grid.temperatures, grid.seeds, grid.repeats),
-        scorer=judges_from_option(judge, template=judge_template, grader=grader),
+        scorer=judges_from_option(
+            judge, template=judge_template, grader=grader, grader_failure_limit=grader_failure_limit
+        ),
         metrics=metrics,
         epochs=Epochs(grid.epochs, EPOCH_REDUCER),
         config=GenerateConfig(max_tokens=max_tokens, top_p=top_p),

@@ -27,6 +27,8 @@ SCOPES = ("generation", "grader", "all")
 class FaultKind(str, Enum):
     """What goes wrong with a reply."""
 
+    BAD_REQUEST = "400"
+    """HTTP 400, which clients do not retry (e.g. an API grader's content-policy rejection)."""
     RATE_LIMIT = "429"
     """HTTP 429 with no Retry-After header."""
     RATE_LIMIT_RETRY_AFTER = "429-retry-after"

@@ -27,7 +27,7 @@ class RequestRecord:
     time: float
     path: str
     kind: str
-    """"generation" (the tested model), "grader" (a judge prompt), or "other" (a rejected request)."""
+    """"generation" (the tested model) or "grader" (a judge prompt), rejected requests included."""
     model: str | None
     seed: int | None
     temperature: float | None

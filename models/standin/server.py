@@ -50,6 +50,7 @@ ERROR_TYPES = {
     503: "ServiceUnavailableError",
 }
 FAULT_STATUS = {
+    FaultKind.BAD_REQUEST: 400,
     FaultKind.RATE_LIMIT: 429,
     FaultKind.RATE_LIMIT_RETRY_AFTER: 429,
     FaultKind.SERVER_ERROR: 500,
@@ -200,37 +201,39 @@ def authorised(request: web.Request, api_key: str | None) -> bool:
     return api_key is None or request.headers.get("Authorization") == f"Bearer {api_key}"
 
 
+def rejected(request: web.Request, body: dict[str, Any], config: StandinConfig) -> web.Response | None:
+    """The error vLLM would answer before generating (wrong key, unknown model, streaming), or None."""
+    if not authorised(request, config.api_key):
+        return web.json_response({"error": "Unauthorized"}, status=401)
+    if body.get("model") not in config.served_model_names:
+        return error_response(404, f"The model `{body.get('model')}` does not exist.")
+    if body.get("stream"):
+        return error_response(400, "The stand-in does not stream; use -M stream=false.")
+    return None
+
+
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     """``POST /v1/chat/completions``."""
     state = request.app[STATE_KEY]
     config = state.config
-    if not authorised(request, config.api_key):
-        return web.json_response({"error": "Unauthorized"}, status=401)
     try:
         body = await request.json()
     except json.JSONDecodeError as ex:
         return error_response(400, f"Request body is not JSON: {ex}")
-    model = body.get("model")
-    if model not in config.served_model_names:
-        return error_response(404, f"The model `{model}` does not exist.")
-    if body.get("stream"):
-        return error_response(400, "The stand-in does not stream; use -M stream=false.")
-    messages = body.get("messages") or []
-    prompt = last_user_text(messages)
+    prompt = last_user_text(body.get("messages") or [])
     kind = "grader" if is_grader_request(prompt) else "generation"
     key = request_key(body)
-    fault = state.plan.choose(kind, key)
-    seed, temperature = body.get("seed"), float(body.get("temperature", 1.0))
-    reply = answer(prompt, seed, temperature, max_tokens_of(body))
-    status = FAULT_STATUS.get(fault, 200) if fault else 200
+    rejection = rejected(request, body, config)
+    fault = None if rejection else state.plan.choose(kind, key)
+    status = rejection.status if rejection else FAULT_STATUS.get(fault, 200) if fault else 200
     record = state.log.add(
         RequestRecord(
             index=len(state.log.records),
             time=time.time(),
             path=request.path,
             kind=kind,
-            model=model,
-            seed=seed,
+            model=body.get("model"),
+            seed=body.get("seed"),
             temperature=body.get("temperature"),
             top_p=body.get("top_p"),
             max_tokens=max_tokens_of(body),
@@ -243,6 +246,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             resent=state.log.was_answered(key),
         )
     )
+    if rejection:
+        return rejection
+    reply = answer(prompt, body.get("seed"), float(body.get("temperature", 1.0)), max_tokens_of(body))
 
     if fault in FAULT_STATUS:
         retry_after = fault == FaultKind.RATE_LIMIT_RETRY_AFTER
@@ -260,7 +266,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         response = web.Response(text=MALFORMED_BODY, content_type="application/json")
     else:
         content, finish_reason = faulted_reply(fault, reply)
-        response = web.json_response(completion_body(model, record.index, content, finish_reason, reply))
+        response = web.json_response(
+            completion_body(body["model"], record.index, content, finish_reason, reply)
+        )
     await response.prepare(request)
     await response.write_eof()
     if fault != FaultKind.MALFORMED_JSON:
