@@ -65,7 +65,7 @@ def eval_command(args: argparse.Namespace, model: str, log_dir: Path) -> list[st
     return [
         "inspect",
         "eval",
-        str(REPO / "tasks" / "stability.py"),
+        "tasks/stability.py",
         "--model",
         f"vllm/{model}",
         "-T",
@@ -111,7 +111,11 @@ def reference_run(args: argparse.Namespace, server: RunningStandin, work: Path) 
     log_dir = work / "reference"
     start = time.perf_counter()
     subprocess.run(
-        eval_command(args, server.model, log_dir), env=environment(server), check=True, timeout=RUN_TIMEOUT_S
+        eval_command(args, server.model, log_dir),
+        env=environment(server),
+        cwd=REPO,
+        check=True,
+        timeout=RUN_TIMEOUT_S,
     )
     wall = time.perf_counter() - start
     result = metrics_of(only_log(log_dir))
@@ -126,7 +130,7 @@ def killed_and_resumed(
     first = len(server.records())
     start = time.perf_counter()
     process = subprocess.Popen(
-        eval_command(args, server.model, log_dir), env=environment(server), start_new_session=True
+        eval_command(args, server.model, log_dir), env=environment(server), cwd=REPO, start_new_session=True
     )
     target = int(args.kill_at * grid)
     while sum(r.answered and r.kind == "generation" for r in server.records()[first:]) < target:
@@ -156,6 +160,7 @@ def killed_and_resumed(
                 *args.inspect_args,
             ],
             env=environment(server),
+            cwd=REPO,
             check=True,
             timeout=RUN_TIMEOUT_S,
         )
