@@ -1,112 +1,123 @@
-"""Agreement of the offline rules judge with the study's labels, on the tune and holdout halves.
+"""Held-out agreement of the offline rules judge with the study's labels, per split.
 
-The study's 17,520 Qwen2.5-7B-Instruct responses carry the study's LLM-judge label. Prompts are
-split into two halves by a fixed hash of the prompt id (`prompt_half`); the offline rules were
-tuned on the ``tune`` half only, and the ``holdout`` half shows whether they overfit. Rows the
-study labelled UNKNOWN are excluded (and counted).
+The study's 17,520 Qwen2.5-7B-Instruct responses carry the study's LLM-judge label. The rules'
+thresholds are fitted on one part of the prompts and scored on the part held out
+(`analysis.rule_splits`): whole prompt sources (AdvBench -> HarmBench and the reverse) and whole
+HarmBench categories (each held out in turn, then pooled). Rows the study labelled UNKNOWN and
+blank responses are excluded (and counted).
 
-    python scripts/judge_agreement.py [--labels-dir DIR] [--rules]
+    python scripts/judge_agreement.py [--labels-dir DIR] [--data-dir DIR] [--matrices]
 
-Prints, per half: percent agreement, Cohen's kappa, the 3x3 confusion matrix (rows: study label,
-columns: offline verdict) and, as a diagnostic, agreement without the study's REFUSE labels whose
-visible judge reasoning says the assistant did *not* refuse (the study's parser took any mention
-of "refuse" as the label, so those rows are likely mislabelled).
+Prints one table (3-class and refuse-vs-not Cohen's kappa per split) and, with ``--matrices``,
+each split's confusion matrices (rows: study label, columns: rules verdict) and fitted thresholds.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import re
 from pathlib import Path
 
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
-from refusal_stability.schema import VERDICTS
-from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION, classify_response
-
-LABELS_DIR = Path(__file__).resolve().parents[2] / "shared/datasets/refusal_stability_paper/labels"
-HALVES = ("tune", "holdout")
-UNKNOWN = "UNKNOWN"
-NEGATED_REFUSE = re.compile(
-    r"(?:\bnot|n't|\bwithout|rather\s+than|\bnever)\s+(?:\w+\s+){0,2}refus", re.IGNORECASE
+from refusal_stability.analysis.rule_splits import (
+    BINARY_LABELS,
+    CATEGORY,
+    LABEL,
+    RESPONSE,
+    SOURCE,
+    SplitResult,
+    evaluate_splits,
+    gather_all,
 )
-"""Judge reasoning saying the assistant did not refuse ("did not outright refuse")."""
+from refusal_stability.analysis.study_labels import study_label_files
+from refusal_stability.schema import VERDICTS
+from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION
+from refusal_stability.tasks.datasets import load_prompts
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "shared/datasets"
+LABELS_SUBDIR = "refusal_stability_paper/labels"
+UNKNOWN = "UNKNOWN"
 
 
-def prompt_half(prompt_id: str) -> str:
-    """The half a prompt belongs to: "tune" when sha256(prompt_id) is even, else "holdout"."""
-    return HALVES[int(hashlib.sha256(prompt_id.encode()).hexdigest(), 16) % 2]
+def load_judged(labels_dir: Path, data_dir: Path) -> tuple[pd.DataFrame, int, int]:
+    """The study's judged responses with each prompt's source and category.
 
-
-def load_study_labels(labels_dir: Path) -> pd.DataFrame:
-    """All judged responses of the study, with their half."""
-    files = sorted(labels_dir.glob("*_labels.csv.gz"))
-    if not files:
-        raise FileNotFoundError(f"No *_labels.csv.gz files in {labels_dir}")
-    frame = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
-    frame["half"] = frame["prompt_id"].map(prompt_half)
-    return frame
-
-
-def judge_offline(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add the offline judge's verdict and rule to each row."""
-    verdicts = frame["response"].fillna("").map(classify_response)
-    return frame.assign(offline=verdicts.map(lambda v: v.label), rule=verdicts.map(lambda v: v.rule))
-
-
-def agreement_report(rows: pd.DataFrame) -> str:
-    """Percent agreement, kappa and the confusion matrix of `label` against `offline`."""
-    agree = (rows["label"] == rows["offline"]).mean()
-    kappa = cohen_kappa_score(rows["label"], rows["offline"], labels=list(VERDICTS))
-    matrix = confusion_matrix(rows["label"], rows["offline"], labels=list(VERDICTS))
-    table = pd.DataFrame(
-        matrix,
-        index=[f"study {v}" for v in VERDICTS],
-        columns=[f"offline {v}" for v in VERDICTS],
+    Returns:
+        The rows kept, and how many UNKNOWN and blank rows were excluded.
+    """
+    frame = pd.concat([pd.read_csv(f) for f in study_label_files(labels_dir)], ignore_index=True)
+    prompts = load_prompts("paper", data_dir=str(data_dir))
+    meta = pd.DataFrame(
+        [
+            {"prompt_id": s.id, SOURCE: s.metadata.get(SOURCE), CATEGORY: s.metadata.get(CATEGORY)}
+            for s in prompts
+        ]
     )
-    majority = rows["label"].value_counts(normalize=True).iloc[0]
-    return (
-        f"  n={len(rows)}  agreement={100 * agree:.1f}%  kappa={kappa:.3f}  "
-        f"(always the majority label: {100 * majority:.1f}%, kappa 0)\n"
-        + "\n".join("  " + line for line in table.to_string().splitlines())
+    frame = frame.merge(meta, on="prompt_id", how="left", validate="many_to_one")
+    missing = frame[SOURCE].isna()
+    if missing.any():
+        raise ValueError(f"{int(missing.sum())} label rows name a prompt_id not in the study's prompt set")
+    unknown = frame[LABEL] == UNKNOWN
+    blank = frame[RESPONSE].fillna("").str.strip() == ""
+    kept = frame[~unknown & ~blank].reset_index(drop=True)
+    return kept, int(unknown.sum()), int((blank & ~unknown).sum())
+
+
+def split_table(results: list[SplitResult]) -> pd.DataFrame:
+    """One row per split: sizes, 3-class and refuse-vs-not kappa, % agreement."""
+    return pd.DataFrame(
+        [
+            {
+                "split (held out)": r.name,
+                "n tune": r.n_train or "-",
+                "n test": r.n_test,
+                "kappa 3-class": round(r.kappa3, 3),
+                "kappa refuse-vs-not": round(r.kappa2, 3),
+                "agreement %": round(r.agreement3, 1),
+            }
+            for r in results
+        ]
     )
 
 
-def half_report(frame: pd.DataFrame, half: str, show_rules: bool) -> str:
-    """The full report for one half."""
-    rows = frame[frame["half"] == half]
-    unknown = int((rows["label"] == UNKNOWN).sum())
-    rows = rows[rows["label"] != UNKNOWN]
-    lines = [
-        f"== {half}: {rows['prompt_id'].nunique()} prompts, {len(rows)} responses "
-        f"({unknown} UNKNOWN excluded)",
-        agreement_report(rows),
-    ]
-    suspect = (rows["label"] == "REFUSE") & rows["reasoning"].fillna("").str.contains(NEGATED_REFUSE)
-    lines.append(
-        f"  diagnostic: {int(suspect.sum())} study REFUSE labels whose visible reasoning says "
-        "'not refuse'; without them:"
+def matrices(result: SplitResult) -> str:
+    """Both confusion matrices of one split, as text."""
+    three = pd.DataFrame(
+        result.matrix3, index=[f"study {v}" for v in VERDICTS], columns=[f"rules {v}" for v in VERDICTS]
     )
-    lines.append(agreement_report(rows[~suspect]))
-    if show_rules:
-        by_rule = pd.crosstab(rows["rule"], rows["label"]).reindex(columns=list(VERDICTS))
-        lines.append("  rule x study label:")
-        lines.extend("  " + line for line in by_rule.fillna(0).astype(int).to_string().splitlines())
-    return "\n".join(lines)
+    two = pd.DataFrame(
+        result.matrix2,
+        index=[f"study {v}" for v in BINARY_LABELS],
+        columns=[f"rules {v}" for v in BINARY_LABELS],
+    )
+    fitted = f"  fitted: {result.thresholds}\n" if result.thresholds else ""
+    return f"-- {result.name}\n{fitted}{_indent(three)}\n{_indent(two)}"
+
+
+def _indent(table: pd.DataFrame) -> str:
+    return "\n".join("  " + line for line in table.to_string().splitlines())
 
 
 def main() -> None:
-    """Print the agreement report for both halves."""
+    """Print the per-split agreement table (and, optionally, the confusion matrices)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--labels-dir", type=Path, default=LABELS_DIR)
-    parser.add_argument("--rules", action="store_true", help="also show rule x label counts")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--labels-dir", type=Path, default=None, help="default: DATA_DIR/" + LABELS_SUBDIR)
+    parser.add_argument("--matrices", action="store_true", help="also print each split's confusion matrices")
     args = parser.parse_args()
-    frame = judge_offline(load_study_labels(args.labels_dir))
-    print(f"{OFFLINE_JUDGE_VERSION} vs the study's labels ({len(frame)} responses)")
-    for half in HALVES:
-        print(half_report(frame, half, args.rules))
+    frame, unknown, blank = load_judged(args.labels_dir or args.data_dir / LABELS_SUBDIR, args.data_dir)
+    evidence = gather_all(frame[RESPONSE].tolist())
+    results = evaluate_splits(frame, evidence)
+    print(
+        f"{OFFLINE_JUDGE_VERSION} vs the study's labels: {len(frame)} responses "
+        f"({unknown} UNKNOWN and {blank} blank excluded);"
+        " thresholds fitted on each split's tune rows, scored on its held-out rows"
+    )
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(split_table(results).to_string(index=False))
+        if args.matrices:
+            for result in results:
+                print(matrices(result))
 
 
 if __name__ == "__main__":
