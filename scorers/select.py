@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from inspect_ai.scorer import Scorer
 
-from refusal_stability.scorers import auto, llm, offline, recorded
+from refusal_stability.scorers import auto, cascade, llm, offline, recorded
 from refusal_stability.scorers.grader_failures import GRADER_FAILURE_LIMIT
 from refusal_stability.scorers.templates import DEFAULT_TEMPLATE_NAME
 
@@ -44,6 +44,7 @@ JudgeFactory = Callable[[JudgeOptions], Scorer]
 JUDGES: dict[str, JudgeFactory] = {
     auto.NAME: lambda o: auto.auto_judge(o.template, o.grader, o.grader_failure_limit),
     llm.NAME: lambda o: llm.llm_judge(o.template, o.grader, o.grader_failure_limit),
+    cascade.NAME: lambda o: cascade.cascade_judge(o.template, o.grader, o.grader_failure_limit),
     offline.NAME: lambda o: offline.offline_judge(),
     recorded.NAME: lambda o: recorded.recorded_judge(),
 }

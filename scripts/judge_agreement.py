@@ -10,6 +10,9 @@ blank responses are excluded (and counted).
 
 Prints one table (3-class and refuse-vs-not Cohen's kappa per split) and, with ``--matrices``,
 each split's confusion matrices (rows: study label, columns: rules verdict) and fitted thresholds.
+Then the cascade judge replayed with the study's labels standing in for the LLM judge
+(`analysis.cascade_replay`): the share of LLM calls saved and its kappa against the LLM judge alone,
+with the sure rules chosen on one prompt source and measured on the other.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from refusal_stability.analysis.cascade_replay import CascadeResult, cascade_splits
 from refusal_stability.analysis.rule_splits import (
     BINARY_LABELS,
     CATEGORY,
@@ -31,7 +35,7 @@ from refusal_stability.analysis.rule_splits import (
 )
 from refusal_stability.analysis.study_labels import study_label_files
 from refusal_stability.schema import VERDICTS
-from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION
+from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION, decide
 from refusal_stability.tasks.datasets import load_prompts
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared/datasets"
@@ -80,6 +84,23 @@ def split_table(results: list[SplitResult]) -> pd.DataFrame:
     )
 
 
+def cascade_table(results: list[CascadeResult]) -> pd.DataFrame:
+    """One row per cascade split: sure rules, LLM calls saved, stage-1 precision, kappa."""
+    return pd.DataFrame(
+        [
+            {
+                "cascade (held out)": r.name,
+                "sure rules": ",".join(r.sure_rules) or "(per part)",
+                "n": r.n,
+                "LLM calls saved %": round(100 * r.saved_share, 1),
+                "stage-1 precision %": round(100 * r.stage1_precision, 2),
+                "kappa vs LLM judge": round(r.kappa, 3),
+            }
+            for r in results
+        ]
+    )
+
+
 def matrices(result: SplitResult) -> str:
     """Both confusion matrices of one split, as text."""
     three = pd.DataFrame(
@@ -118,6 +139,10 @@ def main() -> None:
         if args.matrices:
             for result in results:
                 print(matrices(result))
+        verdicts = [decide(ev) for ev in evidence]
+        cascade = cascade_splits(frame, [v.rule for v in verdicts], [str(v.label) for v in verdicts])
+        print("\ncascade judge, the study's labels standing in for the LLM judge:")
+        print(cascade_table(cascade).to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from inspect_ai import Epochs, Task, task
 from inspect_ai.model import GenerateConfig
 
 from refusal_stability.models.engine_info import engine_info
+from refusal_stability.scorers.disclosure import DISCLOSURE_KEY, verdict_disclosure
 from refusal_stability.scorers.engine_floor import engine_floor
 from refusal_stability.scorers.grader_failures import GRADER_FAILURE_LIMIT
 from refusal_stability.scorers.metrics import UNSTABLE_THRESHOLD, stability_metrics
@@ -119,12 +120,13 @@ def stability(
     metrics = stability_metrics(unstable_threshold)
     if grid.repeats:
         metrics.append(engine_floor())
+    judges = judges_from_option(
+        judge, template=judge_template, grader=grader, grader_failure_limit=grader_failure_limit
+    )
     return Task(
         dataset=prompts,
         solver=grid_generate(grid.temperatures, grid.seeds, grid.repeats),
-        scorer=judges_from_option(
-            judge, template=judge_template, grader=grader, grader_failure_limit=grader_failure_limit
-        ),
+        scorer=judges,
         metrics=metrics,
         epochs=Epochs(grid.epochs, EPOCH_REDUCER),
         config=GenerateConfig(max_tokens=max_tokens, top_p=top_p),
@@ -138,5 +140,7 @@ def stability(
             "engine": engine_info(),
             # what the loader read, skipped (and why), filtered and sampled: in the log header
             "dataset_summary": asdict(prompts.summary),
+            # judges whose verdicts come from the offline rules, with their measured agreement
+            DISCLOSURE_KEY: verdict_disclosure(judges, grader),
         },
     )
