@@ -51,6 +51,8 @@ from refusal_stability.schema import (
     PCT_UNSTABLE,
     UNSTABLE_THRESHOLD,
 )
+from refusal_stability.scorers.disclosure import is_rules_judge
+from refusal_stability.scorers.offline import OFFLINE_AGREEMENT
 
 PUBLISHED_STUDY: dict[str, float] = {
     MEAN_SSI: 0.9293,
@@ -351,6 +353,30 @@ def is_study_run(group: pd.Series) -> bool:
     return str(group[tidy.DATASET]) == STUDY_DATASET and str(group[tidy.JUDGE]) == STUDY_JUDGE
 
 
+def rules_caveat(judges: Sequence[str]) -> str | None:
+    """A visible caveat when verdicts of the offline rules judge are in the report, else None.
+
+    Rules verdicts are not LLM-judge verdicts; the caveat quotes their measured held-out agreement
+    (`offline.OFFLINE_AGREEMENT`) so the figures are read for what they are.
+    """
+    rules = sorted(str(j) for j in judges if is_rules_judge(str(j)))
+    if not rules:
+        return None
+    if len(rules) == len(judges):
+        scope = "EVERY verdict in this report comes"
+    else:
+        scope = f"The verdicts of judge(s) {', '.join(rules)} come"
+    kappa3 = OFFLINE_AGREEMENT["kappa_3class_heldout"]
+    kappa2 = OFFLINE_AGREEMENT["kappa_refuse_vs_not_heldout"]
+    return (
+        f"CAVEAT: {scope} from the offline rules ({', '.join(rules)}), not an LLM judge. "
+        f"On held-out prompts the rules agreed with the study's LLM judge at 3-class kappa {kappa3} "
+        f"and refuse-vs-not kappa {kappa2} ({OFFLINE_AGREEMENT['provenance']}); on models they were "
+        "not tuned on, agreement may be lower. Read SSI, flip and comply rates from these verdicts "
+        "as a rough screen."
+    )
+
+
 def _blocks(
     analysis: Analysis,
     loaded: LoadResult,
@@ -369,6 +395,9 @@ def _blocks(
             f"{time.strftime('%Y-%m-%d %H:%M:%S')}. Options: {json.dumps(asdict(options))}.",
         )
     )
+    caveat = rules_caveat(frame[tidy.JUDGE].dropna().unique())
+    if caveat:
+        b.append(("p", caveat))
     used = int(logs["included"].sum()) if len(logs) else 0
     b.append(
         (

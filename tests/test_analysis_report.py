@@ -221,3 +221,20 @@ def test_published_figures_beside_the_study_run_only(tmp_path: Path):
         6,
     }  # two halves
     assert report.STUDY_RULE in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_a_report_over_rules_verdicts_carries_a_visible_caveat(tmp_path: Path):
+    frame = synthetic(6, 1)
+    frame[tidy.JUDGE] = frame[tidy.JUDGE].astype(str).replace({"j1": "offline:rules-v3"})
+    options = report.ReportOptions(n_boot=10, draws=10, figures=False)
+    out, _ = report.build_report(load.LoadResult(frame=frame, logs=[]), tmp_path / "mixed", options)
+    text = (out / "report.md").read_text()
+    assert "CAVEAT: The verdicts of judge(s) offline:rules-v3 come from the offline rules" in text
+    only_rules = frame[frame[tidy.JUDGE] == "offline:rules-v3"]
+    out, _ = report.build_report(load.LoadResult(frame=only_rules, logs=[]), tmp_path / "rules", options)
+    assert (
+        "CAVEAT: EVERY verdict in this report comes from the offline rules" in (out / "report.md").read_text()
+    )
+    assert "CAVEAT" in (out / "report.html").read_text()
+    out, _ = report.build_report(load.LoadResult(frame=synthetic(6, 1), logs=[]), tmp_path / "llm", options)
+    assert "CAVEAT" not in (out / "report.md").read_text()
