@@ -181,17 +181,38 @@ async def _generate_reading_retries(state: TaskState, generate: Generate, cell: 
 
 
 @solver
-def grid_generate(temperatures: Sequence[float], seeds: Sequence[int], repeats: int = 0) -> Solver:
+def grid_generate(
+    temperatures: Sequence[float],
+    seeds: Sequence[int],
+    repeats: int = 0,
+    cells: Sequence[int] | None = None,
+) -> Solver:
     """Generate with the epoch's own temperature and seed, and record both on the sample.
 
     The temperature and seed are written to the sample's metadata (shown per sample in `inspect view`,
     stored in the log) and passed to `generate()`, so the provider receives them on this very request.
     An engine repeat records the cell it repeats (`grid_index`) and `engine_repeat: true`.
+
+    Args:
+        temperatures: The grid's temperatures.
+        seeds: The grid's seeds.
+        repeats: Engine repeats, run after the chosen cells (epochs past `len(cells)`).
+        cells: The 0-based grid cells this run samples, one per epoch (epoch e samples `cells[e - 1]`);
+            None samples the whole grid, epoch e sampling cell e - 1.
     """
     grid = make_grid(temperatures, seeds, repeats)
+    chosen = tuple(cells) if cells is not None else tuple(range(grid.size))
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        cell = grid.cell(state.epoch)
+        if not 1 <= state.epoch <= len(chosen) + grid.repeats:
+            raise ValueError(
+                f"Epoch {state.epoch} is outside the {len(chosen)} grid cells (+ {grid.repeats} engine "
+                "repeats) this run samples. Choose "
+                "cells with -T cells=... (and the grid with -T temperatures=... -T seeds=...), not --epochs."
+            )
+        # the chosen cells first, then the engine repeats (grid epochs past the grid's size)
+        after = state.epoch - len(chosen)
+        cell = grid.cell(chosen[state.epoch - 1] + 1 if after <= 0 else grid.size + after)
         state.metadata[GRID_INDEX_KEY] = cell.index
         state.metadata[ENGINE_REPEAT_KEY] = cell.repeat
         state = await _generate_reading_retries(state, generate, cell)

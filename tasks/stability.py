@@ -18,11 +18,13 @@ from inspect_ai import Epochs, Task, task
 from inspect_ai.model import GenerateConfig
 
 from refusal_stability.models.engine_info import engine_info
+from refusal_stability.schema import GRID_CELLS_KEY, SHARD_KEY
 from refusal_stability.scorers.disclosure import DISCLOSURE_KEY, verdict_disclosure
 from refusal_stability.scorers.engine_floor import engine_floor
 from refusal_stability.scorers.grader_failures import GRADER_FAILURE_LIMIT
 from refusal_stability.scorers.metrics import UNSTABLE_THRESHOLD, stability_metrics
 from refusal_stability.scorers.select import judges_from_option
+from refusal_stability.solvers.cells import select_cells
 from refusal_stability.solvers.grid import (
     STUDY_MAX_TOKENS,
     STUDY_SEEDS,
@@ -32,6 +34,7 @@ from refusal_stability.solvers.grid import (
     make_grid,
 )
 from refusal_stability.tasks.datasets import load_prompts
+from refusal_stability.tasks.shard import parse_shard, shard_dataset
 
 EPOCH_REDUCER = "mode"
 """Each prompt's reduced score is its modal verdict; the stability metrics read the unreduced epochs."""
@@ -70,6 +73,8 @@ def stability(
     sample: int | None = None,
     sample_seed: int = 0,
     engine_repeats: int = 0,
+    cells: list[int] | str | None = None,
+    shard: str | None = None,
 ) -> Task:
     """Sample each prompt once per grid cell and judge every response REFUSE / PARTIAL / COMPLY.
 
@@ -102,8 +107,17 @@ def stability(
         sample_seed: Seed of that subset.
         engine_repeats: Run this many cells of each prompt twice with the same seed, to measure the
             engine's non-determinism floor (`engine_mismatch_rate`); repeats never count in SSI.
+        cells: Which grid cells to sample (one epoch each): all (default), stage1 (adaptive sampling's
+            first pass, 2 seeds per temperature), stage2 (the other cells, run on the prompts
+            `refusal-stability undecided` names), or 0-based grid indices such as "0,1,5".
+        shard: Run only the k-th of N disjoint parts of the prompts ("k/N", k from 1), so N
+            processes or machines share one grid; the analysis merges the N logs.
     """
     grid = make_grid(temperatures, seeds, engine_repeats)
+    chosen = select_cells(grid, cells)
+    if grid.repeats and len(chosen) < grid.size:
+        raise ValueError("engine_repeats repeats cells of the whole grid: run it with cells=all.")
+    part = parse_shard(shard)
     prompts = load_prompts(
         dataset,
         data_dir=data_dir,
@@ -124,11 +138,11 @@ def stability(
         judge, template=judge_template, grader=grader, grader_failure_limit=grader_failure_limit
     )
     return Task(
-        dataset=prompts,
-        solver=grid_generate(grid.temperatures, grid.seeds, grid.repeats),
+        dataset=shard_dataset(prompts, part),
+        solver=grid_generate(grid.temperatures, grid.seeds, grid.repeats, chosen),
         scorer=judges,
         metrics=metrics,
-        epochs=Epochs(grid.epochs, EPOCH_REDUCER),
+        epochs=Epochs(len(chosen) + grid.repeats, EPOCH_REDUCER),
         config=GenerateConfig(max_tokens=max_tokens, top_p=top_p),
         fail_on_error=FAIL_ON_ERROR,
         metadata={
@@ -138,6 +152,10 @@ def stability(
             "engine_repeats": list(grid.repeated_cells),
             # provider, seed honouring, concurrency and engine version of the model under test
             "engine": engine_info(),
+            # which cells and which part of the prompts this log holds: the analysis merges stages
+            # and shards into one run and checks them (analysis/merge.py)
+            GRID_CELLS_KEY: list(chosen),
+            SHARD_KEY: str(part) if part else None,
             # what the loader read, skipped (and why), filtered and sampled: in the log header
             "dataset_summary": asdict(prompts.summary),
             # judges whose verdicts come from the offline rules, with their measured agreement

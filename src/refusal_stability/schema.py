@@ -44,6 +44,12 @@ ENGINE_REPEAT_KEY = "engine_repeat"
 UNREADABLE_RETRIES_KEY = "unreadable_reply_retries"
 """How many replies to this epoch's request could not be read (malformed JSON) and were asked for again."""
 
+# Eval metadata (set by the task; one value per log).
+GRID_CELLS_KEY = "grid_cells"
+"""The 0-based grid cells a log samples (all of them, or one stage of adaptive sampling)."""
+SHARD_KEY = "shard"
+"""Which part of the prompts a log holds ("k/N"), or None for all of them."""
+
 # Score metadata (set by scorers).
 JUDGE_KEY = "judge"
 """Which judge produced the verdict: its name, then what tells instances apart (`scorers.common.judge_id`),
