@@ -38,10 +38,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from refusal_stability.analysis import bootstrap, figures, groups, per_prompt, runs, single_shot, stats, tidy
+from refusal_stability.analysis import (
+    adaptive,
+    bootstrap,
+    figures,
+    groups,
+    per_prompt,
+    runs,
+    single_shot,
+    stats,
+    tidy,
+)
 from refusal_stability.analysis.agreement import judge_agreement
 from refusal_stability.analysis.engine_floor import engine_floor
 from refusal_stability.analysis.load import LoadResult
+from refusal_stability.analysis.merge import RunParts
 from refusal_stability.analysis.study_labels import STUDY_DATASET, STUDY_JUDGE
 from refusal_stability.schema import (
     BENIGN_PCT_REFUSE,
@@ -197,6 +208,7 @@ def build_report(
     overwrite: bool = False,
     numbered: bool = False,
     sources: Sequence[str] = (),
+    parts: Sequence[RunParts] = (),
 ) -> tuple[Path, Analysis]:
     """Analyse a loaded log set and write the report folder.
 
@@ -207,6 +219,8 @@ def build_report(
         overwrite: Write into an existing non-empty folder (same-named files are replaced).
         numbered: If `out` holds files, write to the first free `<out>-2`, `<out>-3`, ... instead.
         sources: The inputs as given (recorded in the report).
+        parts: How each run was assembled from stages and shards (`merge.check_parts`); adaptive runs
+            get a section saying their estimates are adaptive.
 
     Returns:
         The folder written and the analysis.
@@ -220,6 +234,7 @@ def build_report(
     analysis.timings["figures"] = time.perf_counter() - start
     _write_tables(analysis, loaded, out_dir)
     blocks = _blocks(analysis, loaded, options, figure_paths, sources)
+    blocks[2:2] = _assembly_blocks(parts, loaded.frame)
     (out_dir / "report.md").write_text(render_markdown(blocks, out_dir), encoding="utf-8")
     (out_dir / "report.html").write_text(render_html(blocks, options.title), encoding="utf-8")
     return out_dir, analysis
@@ -228,6 +243,30 @@ def build_report(
 def _judges_kept(frame: pd.DataFrame, options: ReportOptions) -> pd.DataFrame:
     """The rows of the judges the report is restricted to (all when none is named)."""
     return frame[frame[tidy.JUDGE].isin(options.judges)] if options.judges else frame
+
+
+def _assembly_blocks(parts: Sequence[RunParts], frame: pd.DataFrame) -> list[tuple[str, Any]]:
+    """How runs were assembled from shards and stages; for adaptive runs, what that means for the figures."""
+    if not any(p.adaptive or p.shards > 1 for p in parts):
+        return []
+    b: list[tuple[str, Any]] = [("h2", "Runs assembled from stages and shards")]
+    b.extend(("p", p.describe()) for p in parts if p.adaptive or p.shards > 1)
+    for p in parts:
+        if not p.adaptive:
+            continue
+        rows = frame[(frame[tidy.RUN] == p.run) & (frame[tidy.DATASET] == p.dataset)]
+        for judge, of_judge in rows.groupby(tidy.JUDGE, observed=True):
+            shares = adaptive.prompt_label_shares(of_judge)
+            b.append(
+                (
+                    "p",
+                    f"{p.run} | {judge}: the label shares below pool samples, so they over-weight the "
+                    "prompts stage 2 completed; weighted per prompt they are "
+                    + ", ".join(f"{label} {share:.2f} %" for label, share in shares.items())
+                    + ".",
+                )
+            )
+    return b
 
 
 def _figures(analysis: Analysis, options: ReportOptions, out: Path) -> list[tuple[str, Path]]:

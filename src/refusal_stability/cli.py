@@ -5,6 +5,7 @@
         [--overwrite | --numbered] [--no-figures] [--workers N] [--quiet]
     refusal-stability report --study-labels DIR --out reports/study/      (the study's CSVs directly)
     refusal-stability study-labels DIR --out reports/study/               (the same)
+    refusal-stability undecided STAGE1_LOGS... [--out FILE]     (ids for adaptive stage 2's --sample-id)
 
 Also `python -m refusal_stability.analysis report ...`.
 """
@@ -35,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     study = sub.add_parser("study-labels", help="report over the study's label CSVs directly")
     study.add_argument("study_dir", metavar="DIR")
     _common(study)
+    undecided = sub.add_parser(
+        "undecided", help="adaptive sampling: the prompts stage 1 left undecided, for stage 2's --sample-id"
+    )
+    undecided.add_argument("logs", nargs="+", help="the stage-1 log(s) (files and/or folders)")
+    undecided.add_argument("--out", help="also write the ids (comma-separated) to this new file")
+    undecided.add_argument("--workers", type=int, default=None, help="processes reading logs")
+    undecided.add_argument("--quiet", action="store_true", help="no summary on stderr")
     return parser
 
 
@@ -72,6 +80,7 @@ def _say(args: argparse.Namespace, message: str) -> None:
 def run_report(args: argparse.Namespace) -> int:
     """Load, analyse and write; print where the report went and the headline numbers."""
     from refusal_stability.analysis.load import LoadResult, LogReport, load_logs
+    from refusal_stability.analysis.merge import MergeError, RunParts, check_parts, read_parts
     from refusal_stability.analysis.report import (
         OutputExistsError,
         ReportOptions,
@@ -91,6 +100,7 @@ def run_report(args: argparse.Namespace) -> int:
         print(f"error: {ex}", file=sys.stderr)
         return EXIT_ERROR
     start = time.perf_counter()
+    parts: list[RunParts] = []
     if study_dir:
         frame = load_study_labels(study_dir, keep_responses=args.keep_responses)
         reports = [LogReport(path=str(f), status="csv", included=True) for f in study_label_files(study_dir)]
@@ -101,6 +111,11 @@ def run_report(args: argparse.Namespace) -> int:
                 logs, args.include_incomplete, args.keep_responses, args.workers, progress=not args.quiet
             )
         except FileNotFoundError as ex:
+            print(f"error: {ex}", file=sys.stderr)
+            return EXIT_ERROR
+        try:  # stages and shards of one run must fit together before they are pooled
+            parts = check_parts(read_parts(r.path for r in loaded.logs if r.included))
+        except MergeError as ex:
             print(f"error: {ex}", file=sys.stderr)
             return EXIT_ERROR
         sources = list(logs)
@@ -122,7 +137,9 @@ def run_report(args: argparse.Namespace) -> int:
         title=args.title,
     )
     try:
-        out_dir, analysis = build_report(loaded, out_dir, options, overwrite=True, sources=sources)
+        out_dir, analysis = build_report(
+            loaded, out_dir, options, overwrite=True, sources=sources, parts=parts
+        )
     except ValueError as ex:
         print(f"error: {ex}", file=sys.stderr)
         return EXIT_ERROR
@@ -144,9 +161,49 @@ def run_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_undecided(args: argparse.Namespace) -> int:
+    """Print the prompts stage 1 left undecided, comma-separated, as `inspect eval --sample-id` takes them."""
+    from pathlib import Path
+
+    from refusal_stability.analysis.adaptive import undecided_prompts
+    from refusal_stability.analysis.load import load_logs
+    from refusal_stability.analysis.merge import MergeError, check_parts, read_parts
+
+    try:
+        loaded = load_logs(args.logs, workers=args.workers)
+        runs = check_parts(read_parts(r.path for r in loaded.logs if r.included))
+    except (FileNotFoundError, MergeError) as ex:
+        print(f"error: {ex}", file=sys.stderr)
+        return EXIT_ERROR
+    for r in loaded.skipped:
+        print(f"error: {r.path}: {r.reason}", file=sys.stderr)
+    if loaded.skipped or loaded.frame.empty:
+        print("error: every stage-1 log must be complete (status success) to decide stage 2", file=sys.stderr)
+        return EXIT_ERROR
+    ids = undecided_prompts(loaded.frame)
+    text = ",".join(ids)
+    if args.out:
+        out = Path(args.out)
+        if out.exists():
+            print(f"error: {out} exists; give a new file", file=sys.stderr)
+            return EXIT_ERROR
+        out.write_text(text + "\n", encoding="utf-8")
+    prompts = sum(r.prompts for r in runs)
+    _say(
+        args,
+        f"{len(ids)} of {prompts} prompts undecided after stage 1 (verdicts disagree or a sample is "
+        f"unscored){'' if ids else ': stage 2 has nothing to run'}.",
+    )
+    if ids:
+        print(text)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `refusal-stability` console script."""
     args = _parser().parse_args(argv)
+    if args.command == "undecided":
+        return run_undecided(args)
     return run_report(args)
 
 
