@@ -17,12 +17,18 @@ from pathlib import Path
 import pandas as pd
 
 from refusal_stability.analysis.adaptive import AdaptiveComparison, compare_to_full, stratified_choices
+from refusal_stability.analysis.report import render_markdown
 from refusal_stability.analysis.study_labels import load_study_labels
 from refusal_stability.solvers.cells import STAGE1_SEEDS_PER_TEMPERATURE, select_cells
 from refusal_stability.solvers.grid import STUDY_SEEDS, STUDY_TEMPERATURES, make_grid
 
 DEFAULT_LABELS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "refusal_stability_paper"
 """The study's label CSVs, beside the repository (as the tests find them)."""
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A Markdown table, as the report writes them (floats to 4 decimals)."""
+    return render_markdown([("table", table)], Path("."))
 
 
 def summary_row(name: str, result: AdaptiveComparison) -> dict[str, object]:
@@ -55,10 +61,10 @@ def main() -> None:
     for cells in args.cells:
         choices[cells] = select_cells(grid, cells)
     results = {name: compare_to_full(full, cells) for name, cells in choices.items()}
-    print(pd.DataFrame([summary_row(n, r) for n, r in results.items()]).to_markdown(index=False))
+    print(markdown(pd.DataFrame([summary_row(n, r) for n, r in results.items()])))
     for name, result in results.items():
         print(f"\nHeadline figures, {name}:")
-        print(result.headline.to_markdown(index=False, floatfmt=".4f"))
+        print(markdown(result.headline))
     if args.draws:
         draws = stratified_choices(
             len(grid.temperatures), len(grid.seeds), STAGE1_SEEDS_PER_TEMPERATURE, args.draws
@@ -78,7 +84,7 @@ def main() -> None:
             f"\nSpread over {args.draws} random stage-1 choices "
             f"({STAGE1_SEEDS_PER_TEMPERATURE} seeds per temperature):"
         )
-        print(spread.describe().loc[["mean", "std", "min", "max"]].T.to_markdown(floatfmt=".4f"))
+        print(markdown(spread.describe().loc[["mean", "std", "min", "max"]].T.reset_index(names="figure")))
 
 
 if __name__ == "__main__":
