@@ -171,3 +171,27 @@ def verdict_frame():
         return tidy.to_frame(pd.DataFrame(rows))
 
     return build
+
+
+@pytest.fixture(scope="session")
+def study_slice(study_dir: Path):
+    """A writer of replay files: the study's judged responses of some prompts, as a `.csv.gz`.
+
+    Call it as `study_slice(prompt_ids, out_path)`; it returns the rows written.
+    """
+    import csv
+
+    import pandas as pd
+
+    def write(prompt_ids: list[str], out: Path) -> pd.DataFrame:
+        frames = [
+            pd.read_csv(f, dtype=str, keep_default_na=False)
+            for f in sorted((study_dir / "labels").glob("*.csv.gz"))
+        ]
+        rows = pd.concat(frames)
+        rows = rows[rows.prompt_id.isin(prompt_ids)]
+        with gzip.open(out, "wt", encoding="utf-8", newline="") as handle:
+            rows.to_csv(handle, index=False, quoting=csv.QUOTE_ALL)
+        return rows
+
+    return write

@@ -6,8 +6,6 @@ checked against the same rule applied to the study's CSVs (an independent path i
 
 from __future__ import annotations
 
-import csv
-import gzip
 from pathlib import Path
 
 import pandas as pd
@@ -138,24 +136,17 @@ def test_stages_merge_into_an_adaptive_run_and_overlaps_fail() -> None:
     assert not run.adaptive and run.prompts == 2
 
 
-def _slice(study_dir: Path, ids: list[str], out: Path) -> None:
-    frames = [
-        pd.read_csv(f, dtype=str, keep_default_na=False)
-        for f in sorted((study_dir / "labels").glob("*.csv.gz"))
-    ]
-    rows = pd.concat(frames)
-    rows = rows[rows.prompt_id.isin(ids)]
-    with gzip.open(out, "wt", encoding="utf-8", newline="") as handle:
-        rows.to_csv(handle, index=False, quoting=csv.QUOTE_ALL)
-
-
 def _ssi_by_prompt(frame: pd.DataFrame) -> pd.Series:
     prompts = per_prompt(frame)
     return pd.Series(prompts["ssi"].to_numpy(), index=prompts[tidy.PROMPT_ID].astype(str)).sort_index()
 
 
 def test_two_stage_replay_matches_the_rule_on_the_study_csvs(
-    study_dir: Path, shared_datasets: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    study_dir: Path,
+    shared_datasets: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    study_slice,
 ) -> None:
     full = load_study_labels(study_dir)
     stage1_cells = select_cells(make_grid(STUDY_TEMPERATURES, STUDY_SEEDS), "stage1")
@@ -165,7 +156,7 @@ def test_two_stage_replay_matches_the_rule_on_the_study_csvs(
     missed = [p for p in prompts.index[prompts["flipped"].fillna(False)] if p not in undecided_all]
     stable = list(prompts.index[~prompts["flipped"].fillna(False)][:3])
     ids = sorted({*stable, *undecided_all[:3], *missed[:2]})
-    _slice(study_dir, ids, tmp_path / "slice.csv.gz")
+    study_slice(ids, tmp_path / "slice.csv.gz")
     model = get_model("replay/qwen", path=str(tmp_path / "slice.csv.gz"))
 
     def run(cells: str, shard: str | None = None, sample_id: list[str] | None = None) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import gzip
 import subprocess
 import sys
 from pathlib import Path
@@ -55,20 +53,8 @@ def test_full_grid_on_ten_prompts(shared_datasets: Path, tmp_path: Path) -> None
     assert header.eval.task_args["dataset"] == "advbench"
 
 
-def _study_slice(study_dir: Path, prompt_ids: list[str], out: Path) -> pd.DataFrame:
-    frames = [
-        pd.read_csv(f, dtype=str, keep_default_na=False)
-        for f in sorted((study_dir / "labels").glob("*.csv.gz"))
-    ]
-    rows = pd.concat(frames)
-    rows = rows[rows.prompt_id.isin(prompt_ids)]
-    with gzip.open(out, "wt", encoding="utf-8", newline="") as handle:
-        rows.to_csv(handle, index=False, quoting=csv.QUOTE_ALL)
-    return rows
-
-
 def test_replay_slice_of_the_study_matches_its_labels(
-    study_dir: Path, shared_datasets: Path, tmp_path: Path
+    study_dir: Path, shared_datasets: Path, tmp_path: Path, study_slice
 ) -> None:
     labels = pd.concat(
         pd.read_csv(f, dtype=str, keep_default_na=False, usecols=["prompt_id", "label"])
@@ -80,7 +66,7 @@ def test_replay_slice_of_the_study_matches_its_labels(
     )
     with_unknown = labels[labels.label == "UNKNOWN"].prompt_id.iloc[0]
     ids = [*sorted(flipped)[:2], with_unknown]
-    rows = _study_slice(study_dir, ids, tmp_path / "slice.csv.gz")
+    rows = study_slice(ids, tmp_path / "slice.csv.gz")
     task = stability(dataset="paper", data_dir=str(shared_datasets), judge="recorded")
     task.dataset = task.dataset.filter(lambda s: s.id in ids)
     model = get_model("replay/qwen", path=str(tmp_path / "slice.csv.gz"))
