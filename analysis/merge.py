@@ -1,6 +1,6 @@
 """Logs that together make one run: adaptive stages and shards, checked before they are pooled.
 
-The analysis pools every log of a run (same run label and dataset, see `load.run_label`). A run may be
+The analysis pools every log of a run (same run label and dataset, see `flatten.run_label`). A run may be
 split two ways, each recorded in the log header by the task (`schema.GRID_CELLS_KEY`, `schema.SHARD_KEY`):
 - shards (`-T shard=k/N`): disjoint parts of the prompts. Among the logs of a run that sample the same
   cells, shards 1..N of one N must each appear exactly once: a missing shard would silently shrink the
