@@ -9,6 +9,11 @@
     agreement.py                Cohen's kappa, % agreement, confusion matrix between judges
     single_shot.py              agreement of n-sample majorities with the full-grid majority
     runs.py                     run-to-run spread (fine-tuning seeds, checkpoints, models)
+    clustered.py, intervals.py  SEs over per-prompt means (cluster-robust, ICC, design effect); Wilson/exact
+    paired.py, power.py         runs compared on the same prompts (McNemar, Holm); detectable differences
+    prompt_model.py             beta-binomial over prompts: share in [5 %, 95 %], flips at any K, tail risk
+    judge_noise.py              identical responses judged differently; two-judge flips; corrected rates
+    publishable.py              all of the above as the report's named tables
     figures.py, report.py       figures, CSVs, report.md / report.html
 
 Command line: `refusal-stability report LOGS... --out reports/NAME/` (see `src/refusal_stability/cli.py`).

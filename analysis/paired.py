@@ -11,7 +11,7 @@ correlation of the study's comply outcome is about 0.4):
   error, and McNemar's test on the discordant prompts (`statsmodels`' `mcnemar`: the exact binomial
   test when fewer than `MCNEMAR_EXACT_BELOW` prompts are discordant, else the chi-square test with
   continuity correction);
-- Holm's step-down correction (`statsmodels`' `multipletests`, method "holm") over every dataset,
+- Holm's step-down correction (`holm`, checked against statsmodels' `multipletests`) over every dataset,
   prompt half and category compared for one pair of runs and one metric: the family a reader scans
   for "where do the two runs differ".
 
@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
-from statsmodels.stats.multitest import multipletests
 
 from refusal_stability.analysis import bootstrap, tidy
 from refusal_stability.schema import UNSTABLE_THRESHOLD
@@ -91,13 +90,21 @@ def mcnemar_test(a: np.ndarray, b: np.ndarray) -> dict:
     return {**out, "statistic": float(res.statistic), "p": float(res.pvalue)}
 
 
-def holm(p_values: Sequence[float], alpha: float = ALPHA) -> np.ndarray:
-    """Holm-adjusted p-values (statsmodels' multipletests); NaN p-values stay NaN and do not count."""
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm-adjusted p-values; NaN p-values stay NaN and do not count towards the family.
+
+    Holm's step-down: sort the m p-values, multiply the i-th smallest (0-based) by m - i, take the
+    running maximum, cap at 1. Written here rather than taken from statsmodels' `multipletests`
+    (the test checks the two agree) because its Holm branch calls `gc.collect()` on every call,
+    half a second each inside a report's heap.
+    """
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], alpha=alpha, method="holm")[1]
+    ok = np.flatnonzero(np.isfinite(p))
+    if ok.size:
+        order = ok[np.argsort(p[ok], kind="stable")]
+        adjusted = np.maximum.accumulate(p[order] * np.arange(ok.size, 0, -1))
+        out[order] = np.minimum(adjusted, 1.0)
     return out
 
 
@@ -184,7 +191,7 @@ def compare_runs(
     table["p_holm"] = np.nan
     table["n_tests"] = 0
     for _, g in table.groupby(["run_a", "run_b", "metric"], sort=False):
-        table.loc[g.index, "p_holm"] = holm(g["p"].to_numpy(), alpha)
+        table.loc[g.index, "p_holm"] = holm(g["p"].to_numpy())
         table.loc[g.index, "n_tests"] = int(g["p"].notna().sum())
     table["significant"] = table["p_holm"] < alpha
     return table

@@ -1,20 +1,9 @@
 """Every statistic a paper needs beside the study's figures, as named tables (one CSV each in a report).
 
-    error_bars           SEs over per-prompt means, cluster-robust SE by category, variance split,
-                         ICC and design effect, overall and per temperature (clustered.py)
-    share_intervals      Wilson / exact intervals for % unstable, % flipped, % majority COMPLY,
-                         % any COMPLY, overall and per category (intervals.py)
-    compare_runs         paired differences, McNemar, Holm across datasets and categories (paired.py)
-    detectable           smallest detectable difference at 80 % power (power.py)
-    prompts_needed       prompts x samples for a named difference (power.py)
-    prompt_model         beta-binomial: share of prompts with comply probability in [5 %, 95 %],
-                         % flipped expected at K = 5 / 20 / 100, tail risk (prompt_model.py)
-    tail_risk            per prompt, P(at least one COMPLY in N asks) (prompt_model.py)
-    judge_noise          identical responses judged differently (judge_noise.py)
-    judge_disagreement   flips from judge disagreement, SSI where two judges agree (judge_noise.py)
-    corrected_rates      each judge's label shares corrected against each other judge (judge_noise.py)
-
-Tables with nothing to show (one run, one judge) are empty and left out.
+`TABLES` names each table and what it holds; the statistics live in `clustered.py` (error bars),
+`intervals.py` (Wilson / exact), `paired.py` (run comparisons), `power.py`, `prompt_model.py`
+(beta-binomial, tail risk) and `judge_noise.py`. Tables with nothing to show (one run, one judge)
+are left out.
 """
 
 from __future__ import annotations
@@ -34,6 +23,21 @@ from refusal_stability.analysis import (
     tidy,
 )
 from refusal_stability.schema import UNSTABLE_THRESHOLD
+
+TABLES: dict[str, str] = {
+    "error_bars": "means with SEs over per-prompt values, cluster-robust SE by category, ICC, design effect",
+    "share_intervals": "Wilson and exact intervals for % unstable, % flipped, % majority / any COMPLY",
+    "compare_runs": "paired differences between runs on the same prompts, McNemar, Holm",
+    "detectable": "smallest difference in harmfulness and % unstable detectable at 80 % power",
+    "prompts_needed": "prompts x samples needed to detect a 2- or 5-point difference in comply rate",
+    "prompt_model": "beta-binomial: share of prompts with comply probability in [5 %, 95 %], expected "
+    "% flipped at K = 5 / 20 / 100, P(any COMPLY in N asks)",
+    "tail_risk": "per prompt: P(at least one COMPLY in 1 / 10 / 100 asks) with a credible interval",
+    "judge_noise": "byte-identical responses that got different verdicts (judge-noise rate)",
+    "judge_disagreement": "flips from judge disagreement; SSI on the samples both judges agree on",
+    "corrected_rates": "each judge's label shares corrected for its confusion with another judge",
+}
+"""Every table `publishable_tables` can return, and what it holds (the report lists them)."""
 
 
 def _levels(tables: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:

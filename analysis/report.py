@@ -16,6 +16,10 @@ figures) and writes:
     judge_agreement.csv          kappa / % agreement per judge pair
     logs.csv                     every log read or skipped, with the reason
     unscored_prompts.csv         prompts without any scored sample (NaN SSI)
+    error_bars.csv, share_intervals.csv, compare_runs.csv, detectable.csv, prompts_needed.csv,
+    prompt_model.csv, tail_risk.csv, judge_noise.csv, judge_disagreement.csv, corrected_rates.csv
+                                 the statistics to publish (`publishable.py`; tables with nothing
+                                 to show, e.g. comparisons of a single run, are not written)
     figures/*.png, *.pdf
     report.md, report.html       self-contained (the HTML embeds the figures as base64)
 
@@ -44,6 +48,7 @@ from refusal_stability.analysis import (
     figures,
     groups,
     per_prompt,
+    publishable,
     runs,
     single_shot,
     stats,
@@ -121,6 +126,8 @@ class Analysis:
     timings: dict[str, float] = field(default_factory=dict)
     engine: pd.DataFrame = field(default_factory=pd.DataFrame)
     """The engine's non-determinism floor (empty when the logs hold no engine repeat)."""
+    publishable: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """The statistics to publish (`publishable.publishable_tables`), by table name."""
 
 
 def analyse(frame: pd.DataFrame, options: ReportOptions) -> Analysis:
@@ -159,6 +166,16 @@ def analyse(frame: pd.DataFrame, options: ReportOptions) -> Analysis:
     overall = table[table["level"] == "overall"]
     run_rows = runs.run_table(overall)
     spread = runs.run_spread(run_rows)
+    to_publish = timed(
+        "publishable",
+        publishable.publishable_tables,
+        frame,
+        prompts,
+        by_t,
+        options.threshold,
+        options.n_boot,
+        options.seed,
+    )
     return Analysis(
         prompts,
         by_t,
@@ -174,6 +191,7 @@ def analyse(frame: pd.DataFrame, options: ReportOptions) -> Analysis:
         run_rows,
         spread,
         timings,
+        publishable=to_publish,
     )
 
 
@@ -289,6 +307,7 @@ def _write_tables(analysis: Analysis, loaded: LoadResult, out: Path) -> None:
         "judge_agreement": analysis.agreement,
         "logs": loaded.report_frame(),
         "unscored_prompts": per_prompt.unscored_prompts(analysis.prompts),
+        **analysis.publishable,
     }
     for name, table in tables.items():
         table.to_csv(out / f"{name}.csv", index=False)
@@ -562,8 +581,13 @@ def _blocks(
                 "p",
                 f"Agreement of a majority over n random sample slots with the majority over all of a "
                 f"prompt's samples; {options.draws} draws per n (seed {options.seed}); ties in a draw "
-                f"broken {'at random' if options.tie_break == 'random' else 'REFUSE > PARTIAL > COMPLY'}; "
-                "a tied reference accepts any of its tied labels. Smallest n reaching each target:",
+                f"broken {single_shot.TIE_BREAK_RULES[options.tie_break]} (tie_break={options.tie_break}); "
+                + (
+                    "the reference is the first-seen of its tied labels. "
+                    if options.tie_break == "study"
+                    else "a tied reference accepts any of its tied labels. "
+                )
+                + "Smallest n reaching each target:",
             )
         )
         b.append(("table", analysis.needed))
@@ -617,6 +641,14 @@ def _blocks(
         b.append(("h2", "Run-to-run variance"))
         b.append(("list", analysis.spread["summary"].tolist()))
         b.append(("table", analysis.runs))
+    if analysis.publishable:
+        b.append(("h2", "Statistics to publish"))
+        b.append(
+            (
+                "list",
+                [f"{name}.csv: {publishable.TABLES[name]}" for name in analysis.publishable],
+            )
+        )
     if figure_paths:
         b.append(("h2", "Figures"))
         for caption, path in figure_paths:

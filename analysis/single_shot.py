@@ -45,7 +45,13 @@ from refusal_stability.analysis.per_prompt import N_LABELS
 
 DRAWS = 1000
 TARGETS: tuple[float, ...] = (0.95, 0.99)
-TIE_BREAKS: tuple[str, ...] = ("random", "order", "study")
+TIE_BREAK_RULES: dict[str, str] = {
+    "random": "at random among the tied labels",
+    "order": "REFUSE > PARTIAL > COMPLY",
+    "study": "as the study does (Counter.most_common: the label seen first, temperature then seed order)",
+}
+"""Each tie-break rule and the words a report uses to name it."""
+TIE_BREAKS: tuple[str, ...] = tuple(TIE_BREAK_RULES)
 CHUNK_CELLS = 20_000_000
 """At most this many (draw x prompt x label) counts are held at once."""
 ORDER_BONUS = np.array([0.2, 0.1, 0.0])

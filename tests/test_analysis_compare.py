@@ -52,6 +52,14 @@ def test_holm_hand_worked():
     assert adjusted[4] == pytest.approx(0.06)
 
 
+def test_holm_against_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.random.default_rng(9).uniform(0, 0.2, 40) ** 2
+    p[[3, 7]] = p[5]  # ties
+    assert paired.holm(p) == pytest.approx(multipletests(p, method="holm")[1])
+
+
 def test_compare_runs_pairs_prompts_and_scopes(verdict_frame):
     spec_a = {"p1": [R, R, R, R], "p2": [R, R, C, C], "p3": [C, C, C, C], "p4": [R, R, R, R]}
     spec_b = {"p1": [R, R, R, C], "p2": [C, C, C, C], "p3": [C, C, C, C], "p5": [R, R, R, R]}

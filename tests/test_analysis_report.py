@@ -13,7 +13,7 @@ from inspect_ai.log import write_eval_log
 from test_analysis_load import eval_log, ours
 
 from refusal_stability import cli
-from refusal_stability.analysis import load, report, study_labels, tidy
+from refusal_stability.analysis import load, publishable, report, study_labels, tidy
 
 EXPECTED_FILES = (
     "per_prompt.csv",
@@ -28,6 +28,7 @@ EXPECTED_FILES = (
     "judge_agreement.csv",
     "logs.csv",
     "unscored_prompts.csv",
+    *(f"{name}.csv" for name in publishable.TABLES),
     "report.md",
     "report.html",
 )
@@ -106,8 +107,13 @@ def test_report_writes_every_file_and_figure(tmp_path: Path):
         "By category",
         "Judge agreement",
         "Run-to-run",
+        "Statistics to publish",
     ):
         assert heading in md, heading
+    assert "tie_break=random" in md
+    compare = pd.read_csv(out / "compare_runs.csv")
+    assert set(compare["scope"]) == {"all", "category"}  # two runs, overall and per category, Holm-adjusted
+    assert (compare["p_holm"].dropna() >= compare["p"].dropna()).all()
     groups = pd.read_csv(out / "groups.csv")
     assert set(groups["level"]) == {"overall", "category", "temperature"}
     assert len(analysis.agreement) == 2  # j1 vs j2 in each run
@@ -238,3 +244,13 @@ def test_a_report_over_rules_verdicts_carries_a_visible_caveat(tmp_path: Path):
     assert "CAVEAT" in (out / "report.html").read_text()
     out, _ = report.build_report(load.LoadResult(frame=synthetic(6, 1), logs=[]), tmp_path / "llm", options)
     assert "CAVEAT" not in (out / "report.md").read_text()
+
+
+def test_study_tie_break_is_named_in_the_report(tmp_path: Path):
+    loaded = load.LoadResult(
+        frame=synthetic(n_prompts=6, runs=1), logs=[load.LogReport(path="x", included=True)]
+    )
+    options = report.ReportOptions(n_boot=20, draws=20, tie_break="study", figures=False)
+    out, analysis = report.build_report(loaded, tmp_path / "r", options)
+    assert set(analysis.curves["tie_break"]) == {"study"}
+    assert "Counter.most_common" in (out / "report.md").read_text()
