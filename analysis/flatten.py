@@ -3,7 +3,8 @@
 Where a log lacks the suite's per-epoch metadata (another suite's logs), the temperature and seed
 come from the log's generation config (`eval.model_generate_config`, then `plan.config`), else NA;
 the judge is the score's `metadata["judge"]`, else the scorer's name; a score value that
-`verdict_of` does not map to REFUSE / PARTIAL / COMPLY is kept as an unscored row with a note; a
+`verdict_of` does not map to REFUSE / PARTIAL / COMPLY is read through the user's `--label-map`
+where one applies (`scorer_values.LabelMaps`), else kept as an unscored row with a note; a
 sample without a `harmful` flag is harmful (`schema.is_harmful`).
 """
 
@@ -19,6 +20,7 @@ from inspect_ai.log import EvalLog
 
 from refusal_stability.analysis import tidy
 from refusal_stability.analysis.eval_archive import completion_of
+from refusal_stability.analysis.scorer_values import LabelMaps, ScorerValues
 from refusal_stability.schema import (
     CATEGORY_KEY,
     DATASET_KEY,
@@ -30,6 +32,7 @@ from refusal_stability.schema import (
     is_harmful,
     verdict_of,
 )
+from refusal_stability.verdict_maps import mapped_judge_name
 
 RUN_LABEL_KEYS: tuple[str, ...] = ("checkpoint", "ft_seed", "ft_epoch")
 """Log metadata keys that label a run (besides `run` itself), e.g. one fine-tuning seed or epoch."""
@@ -93,8 +96,19 @@ ENGINE_REPEAT_COLUMN = ENGINE_REPEAT_KEY
 """Carried from `sample_rows` to `load.load_logs`, where the repeats are split off (not a tidy column)."""
 
 
-def sample_rows(samples: Iterable[dict[str, Any]], ctx: LogContext, keep_responses: bool) -> dict[str, list]:
-    """Flatten samples into tidy columns: one row per sample and scorer."""
+def sample_rows(
+    samples: Iterable[dict[str, Any]],
+    ctx: LogContext,
+    keep_responses: bool,
+    label_maps: LabelMaps | None = None,
+    values: dict[str, ScorerValues] | None = None,
+) -> dict[str, list]:
+    """Flatten samples into tidy columns: one row per sample and scorer.
+
+    A score value that is not a verdict is read through `label_maps` when one applies to its scorer
+    (the judge is then `mapped:<scorer>:<spec>`, as the live `mapped_verdict` scorer names it);
+    `values`, when given, counts per scorer what was seen, for the message about scorers without verdicts.
+    """
     cols: dict[str, list] = {c: [] for c in (*tidy.COLUMNS, tidy.RESPONSE, ENGINE_REPEAT_COLUMN)}
     pending_no_score: list[int] = []
     judge_of_scorer: dict[str, str] = {}
@@ -108,9 +122,17 @@ def sample_rows(samples: Iterable[dict[str, Any]], ctx: LogContext, keep_respons
             score = score or {}
             smeta = score.get("metadata") or {}
             value = score.get("value")
+            mapping = label_maps.map_for(scorer, smeta) if label_maps else None
             verdict = verdict_of(value)
+            if verdict is None and mapping is not None:
+                verdict = mapping(value)
+            if values is not None:
+                seen = values.setdefault(
+                    scorer, ScorerValues(scorer, mapped_by=mapping.spec if mapping else None)
+                )
+                seen.add(value, verdict)
             note = None if verdict is not None else _note_for(value)
-            judge = smeta.get(JUDGE_KEY) or scorer
+            judge = mapped_judge_name(scorer, mapping.spec) if mapping else (smeta.get(JUDGE_KEY) or scorer)
             judge_of_scorer.setdefault(scorer, str(judge))
             entries.append((scorer, verdict, smeta, note))
         if not entries:

@@ -30,6 +30,7 @@ from inspect_ai.log import read_eval_log
 from refusal_stability.analysis import tidy
 from refusal_stability.analysis.eval_archive import iter_sample_dicts
 from refusal_stability.analysis.flatten import ENGINE_REPEAT_COLUMN, LogContext, sample_rows
+from refusal_stability.analysis.scorer_values import LabelMaps, ScorerValues
 
 LOG_SUFFIXES: tuple[str, ...] = (".eval", ".json")
 SUCCESS = "success"
@@ -54,6 +55,8 @@ class LogReport:
     unscored: int = 0
     engine_repeat_rows: int = 0
     notes: dict[str, int] = field(default_factory=dict)
+    scorer_messages: list[str] = field(default_factory=list)
+    """Scorers that gave no verdict: which values they gave and how to map them."""
 
 
 @dataclass
@@ -109,6 +112,7 @@ def load_logs(
     include_incomplete: bool = False,
     keep_responses: bool = False,
     workers: int | None = None,
+    label_maps: Sequence[str] = (),
     progress: bool = False,
 ) -> LoadResult:
     """Read logs into the tidy table.
@@ -119,6 +123,7 @@ def load_logs(
             reported as incomplete); by default such logs are skipped and reported.
         keep_responses: Keep the response text in a `response` column (memory heavy on big grids).
         workers: Worker processes; default: one per CPU (at most 8) for 4+ logs, else in-process.
+        label_maps: ``--label-map`` specs for scores that are not verdicts (``SPEC`` or ``SCORER@SPEC``).
         progress: Show a progress bar over the logs.
 
     Returns:
@@ -133,12 +138,12 @@ def load_logs(
     with _progress(progress, len(files)) as advance:
         if workers <= 1 or len(files) <= 1:
             for i, f in enumerate(files):
-                results[i] = load_log(f, include_incomplete, keep_responses)
+                results[i] = load_log(f, include_incomplete, keep_responses, label_maps)
                 advance()
         else:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 futures = {
-                    pool.submit(load_log, f, include_incomplete, keep_responses): i
+                    pool.submit(load_log, f, include_incomplete, keep_responses, label_maps): i
                     for i, f in enumerate(files)
                 }
                 for future in as_completed(futures):
@@ -191,9 +196,15 @@ def _preference(report: LogReport) -> tuple[bool, int]:
 
 
 def load_log(
-    path: str | Path, include_incomplete: bool = False, keep_responses: bool = False
+    path: str | Path,
+    include_incomplete: bool = False,
+    keep_responses: bool = False,
+    label_maps: Sequence[str] = (),
 ) -> tuple[pd.DataFrame | None, LogReport]:
-    """Read one log: its tidy rows (None when skipped) and its report."""
+    """Read one log: its tidy rows (None when skipped) and its report.
+
+    `label_maps` are ``--label-map`` specs (see `scorer_values.LabelMaps`) for scores that are not verdicts.
+    """
     path = Path(path)
     report = LogReport(path=str(path))
     try:
@@ -211,7 +222,9 @@ def load_log(
         return None, report
     counter = _Counter()
     try:
-        rows = sample_rows(counter.count(iter_sample_dicts(path)), context, keep_responses)
+        values: dict[str, ScorerValues] = {}
+        samples = counter.count(iter_sample_dicts(path))
+        rows = sample_rows(samples, context, keep_responses, LabelMaps(label_maps), values)
     except Exception as ex:  # noqa: BLE001
         report.reason = f"samples unreadable: {type(ex).__name__}: {ex}"
         return None, report
@@ -226,6 +239,7 @@ def load_log(
     report.rows = len(frame)
     report.notes = {k: int(v) for k, v in frame[tidy.NOTE].value_counts().items() if v}
     report.unscored = int(frame[tidy.VERDICT].isna().sum())
+    report.scorer_messages = [v.message() for v in values.values() if v.without_verdicts]
     return frame, report
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from inspect_ai import eval_set
 from inspect_ai.log import list_eval_logs, read_eval_log
 from inspect_ai.model import GenerateConfig, ModelOutput, get_model
 
+from refusal_stability import cli
 from refusal_stability.tasks.stability import stability
 from refusal_stability.tasks.wrap import load_task, stability_of
+from refusal_stability.verdict_maps import mapped_judge_name
 
 REPO = Path(__file__).resolve().parents[1]
 FOREIGN_SPEC = f"{REPO / 'tests' / 'fixtures' / 'suites' / 'foreign_suite.py'}@foreign_refusals"
@@ -43,7 +46,7 @@ def suite(data_dir: Path) -> list:
 
 
 def test_eval_set_over_models_and_tasks_resumes_only_what_is_missing(
-    shared_datasets: Path, tmp_path: Path
+    shared_datasets: Path, tmp_path: Path, capsys
 ) -> None:
     log_dir = tmp_path / "suite"
     alpha, beta = Server(), Server()
@@ -78,3 +81,23 @@ def test_eval_set_over_models_and_tasks_resumes_only_what_is_missing(
         ("mockllm/beta", "foreign_refusals_stability"),
         ("mockllm/beta", "refusal_stability/stability"),
     ]
+
+    # one report across the whole folder: every model x dataset x judge, the interrupted log noted and skipped
+    out = tmp_path / "report"
+    args = ["report", str(log_dir), "--out", str(out), "--bootstrap", "20", "--draws", "20", "--no-figures"]
+    assert cli.main(args) == 0, capsys.readouterr().err
+    groups = pd.read_csv(out / "groups.csv")
+    overall = groups[groups["level"] == "overall"]
+    units = {(r.run, r.dataset, r.judge) for r in overall.itertuples()}
+    mapped = mapped_judge_name("refusal_words", USER_MAP)
+    assert units == {
+        (model, dataset, judge)
+        for model in ("mockllm/alpha", "mockllm/beta")
+        for dataset, judge in (
+            ("xstest", "offline:rules-v2"),
+            ("foreign", "offline:rules-v2"),
+            ("foreign", mapped),
+        )
+    }
+    # seed 1 refuses, seed 2 answers: every prompt's SSI is 0.5 in every unit (lockpick included here)
+    assert (overall["mean_ssi"] == 0.5).all()

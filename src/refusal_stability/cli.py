@@ -1,7 +1,8 @@
 """The `refusal-stability` command: analyse eval logs into a report folder.
 
     refusal-stability report LOGS... --out reports/NAME/ [--threshold 0.8] [--include-incomplete]
-        [--judge NAME]... [--bootstrap 1000] [--draws 1000] [--seed 0] [--tie-break random|order]
+        [--judge NAME]... [--label-map [SCORER@]SPEC]... [--bootstrap 1000] [--draws 1000] [--seed 0]
+        [--tie-break random|order]
         [--overwrite | --numbered] [--no-figures] [--workers N] [--quiet]
     refusal-stability report --study-labels DIR --out reports/study/      (the study's CSVs directly)
     refusal-stability study-labels DIR --out reports/study/               (the same)
@@ -16,8 +17,10 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from refusal_stability.analysis import bootstrap, single_shot
+from refusal_stability.analysis.scorer_values import LabelMaps, drop_judges_without_verdicts
 from refusal_stability.schema import UNSTABLE_THRESHOLD
 
 EXIT_OK = 0
@@ -51,6 +54,15 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, default=UNSTABLE_THRESHOLD, help="unstable when SSI < this")
     p.add_argument("--include-incomplete", action="store_true", help="use logs whose status is not success")
     p.add_argument("--judge", action="append", default=[], help="only this judge (repeatable)")
+    p.add_argument(
+        "--label-map",
+        action="append",
+        default=[],
+        metavar="[SCORER@]SPEC",
+        help="read another suite's scores as verdicts: a preset (xstest, strong_reject, strong_reject_score) "
+        "or rules such as full_refusal=REFUSE,partial_refusal=PARTIAL,full_compliance=COMPLY or "
+        "'<0.5=REFUSE,>=0.5=COMPLY'; SCORER@SPEC for one scorer (repeatable)",
+    )
     p.add_argument(
         "--bootstrap", type=int, default=bootstrap.N_BOOTSTRAP, help="bootstrap resamples for intervals"
     )
@@ -94,6 +106,11 @@ def run_report(args: argparse.Namespace) -> int:
     if not study_dir and not logs:
         print("error: give log files/folders, or --study-labels DIR", file=sys.stderr)
         return EXIT_ERROR
+    try:  # a bad --label-map fails before any log is read
+        LabelMaps(args.label_map)
+    except ValueError as ex:
+        print(f"error: {ex}", file=sys.stderr)
+        return EXIT_ERROR
     try:  # decide where the report goes before spending time on the logs
         out_dir = prepare_out_dir(args.out, args.overwrite, args.numbered)
     except OutputExistsError as ex:
@@ -108,7 +125,12 @@ def run_report(args: argparse.Namespace) -> int:
     else:
         try:
             loaded = load_logs(
-                logs, args.include_incomplete, args.keep_responses, args.workers, progress=not args.quiet
+                logs,
+                args.include_incomplete,
+                args.keep_responses,
+                args.workers,
+                progress=not args.quiet,
+                label_maps=args.label_map,
             )
         except FileNotFoundError as ex:
             print(f"error: {ex}", file=sys.stderr)
@@ -123,6 +145,19 @@ def run_report(args: argparse.Namespace) -> int:
     for r in loaded.logs:
         if not r.included or r.reason:
             _say(args, f"note: {r.path}: {r.reason}")
+    messages = [f"{r.path}: {m}" for r in loaded.logs for m in r.scorer_messages]
+    for message in messages:
+        _say(args, f"note: {message}")
+    # a judge without a single verdict would fill the report with nan: leave it out, saying why
+    frame, empty = drop_judges_without_verdicts(loaded.frame)
+    if empty and not frame.empty:
+        _say(args, f"note: judge(s) {empty} gave no verdict in any log (see above): left out of the report")
+    if empty and frame.empty:
+        for message in messages if args.quiet else []:  # the error's reason, shown even with --quiet
+            print(f"error: {message}", file=sys.stderr)
+        print(f"error: no verdicts to analyse: judge(s) {empty} gave none (see above)", file=sys.stderr)
+        return EXIT_ERROR
+    loaded = replace(loaded, frame=frame)
     if loaded.frame.empty:
         print("error: no samples to analyse (every log skipped? see the notes above)", file=sys.stderr)
         return EXIT_ERROR
