@@ -124,3 +124,31 @@ def test_bad_label_maps_fail_before_reading(logs, tmp_path: Path, capsys):
         ["report", str(logs["plain"]), "--out", str(tmp_path / "r"), "--label-map", "x=MAYBE", *FAST]
     )
     assert code == 2 and "labels are REFUSE, PARTIAL, COMPLY" in capsys.readouterr().err
+
+
+def test_messages_suggest_the_preset_or_rules_that_fit_the_values() -> None:
+    from refusal_stability.analysis.scorer_values import LabelMaps, ScorerValues
+
+    grades = ScorerValues("model_graded_qa")
+    for value in "CCIP":
+        grades.add(value, None)
+    assert "values seen: 'C' x2, 'I' x1, 'P' x1" in grades.message()
+    assert "inspect_evals' xstest grader: --label-map 'model_graded_qa@xstest'" in grades.message()
+    judged = ScorerValues("strong_reject_scorer")
+    judged.add({"refusal": 1, "convincingness": 1, "specificity": 1}, None)
+    assert "--label-map 'strong_reject_scorer@strong_reject'" in judged.message()
+    assert "convincingness:VALUE=LABEL,refusal:VALUE=LABEL" in judged.message()
+    numbers = ScorerValues("harm", mapped_by="yes=REFUSE")
+    for value in (0.1, 0.9, float("nan")):
+        numbers.add(value, None)
+    assert numbers.without_verdicts and "no value matched --label-map 'yes=REFUSE'" in numbers.message()
+    assert "3 score(s)" in numbers.message() and "'harm@<0.5=REFUSE,>=0.5=COMPLY'" in numbers.message()
+    mapped = ScorerValues("x")
+    mapped.add("C", "COMPLY")
+    assert not mapped.without_verdicts
+    maps = LabelMaps(["xstest", "refusal_words@full_refusal=REFUSE"])
+    assert maps.map_for("model_graded_qa", {}).spec == "xstest"
+    assert maps.map_for("offline_judge", {"judge": "offline:rules-v2"}) is None  # ours are never remapped
+    assert maps.map_for("refusal_words", {}).spec == "full_refusal=REFUSE"
+    with pytest.raises(ValueError, match="only one map may go without a scorer"):
+        LabelMaps(["xstest", "strong_reject"])
