@@ -17,6 +17,7 @@ from inspect_ai.model import GenerateConfig, ModelOutput, get_model
 from refusal_stability import cli
 from refusal_stability.analysis import load, tidy
 from refusal_stability.analysis.scorer_values import drop_judges_without_verdicts
+from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION
 from refusal_stability.tasks.wrap import load_task, stability_of
 from refusal_stability.verdict_maps import mapped_judge_name
 
@@ -89,7 +90,7 @@ def test_wrapped_log_report_agrees_with_its_live_metrics_and_notes_the_unmapped_
     frame = loaded.frame
     # the loader keeps every row (the foreign scorer's as unscored); the report leaves that judge out, saying so
     assert set(frame[tidy.JUDGE].unique()) == {
-        "offline:rules-v2",
+        OFFLINE_JUDGE_VERSION,
         mapped_judge_name("refusal_words", USER_MAP),
         "refusal_words",
     }
@@ -108,7 +109,7 @@ def test_wrapped_log_report_agrees_with_its_live_metrics_and_notes_the_unmapped_
     live = {s.name: s.metrics["mean_ssi"].value for s in header.results.scores if "mean_ssi" in s.metrics}
     assert live == pytest.approx({"offline_judge": 2 / 3, "mapped_verdict": 2 / 3})
     assert overall["mean_ssi"].to_dict() == pytest.approx(
-        {"offline:rules-v2": 2 / 3, mapped_judge_name("refusal_words", USER_MAP): 2 / 3}
+        {OFFLINE_JUDGE_VERSION: 2 / 3, mapped_judge_name("refusal_words", USER_MAP): 2 / 3}
     )
     # the same map given to the report reads the foreign scorer's values again: the same verdicts
     again = load.load_logs(logs["wrapped"], label_maps=[f"refusal_words@{USER_MAP}"]).frame
@@ -148,7 +149,7 @@ def test_messages_suggest_the_preset_or_rules_that_fit_the_values() -> None:
     assert not mapped.without_verdicts
     maps = LabelMaps(["xstest", "refusal_words@full_refusal=REFUSE"])
     assert maps.map_for("model_graded_qa", {}).spec == "xstest"
-    assert maps.map_for("offline_judge", {"judge": "offline:rules-v2"}) is None  # ours are never remapped
+    assert maps.map_for("offline_judge", {"judge": OFFLINE_JUDGE_VERSION}) is None  # ours are never remapped
     assert maps.map_for("refusal_words", {}).spec == "full_refusal=REFUSE"
     with pytest.raises(ValueError, match="only one map may go without a scorer"):
         LabelMaps(["xstest", "strong_reject"])

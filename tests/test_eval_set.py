@@ -12,6 +12,7 @@ from inspect_ai.log import list_eval_logs, read_eval_log
 from inspect_ai.model import GenerateConfig, ModelOutput, get_model
 
 from refusal_stability import cli
+from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION
 from refusal_stability.tasks.stability import stability
 from refusal_stability.tasks.wrap import load_task, stability_of
 from refusal_stability.verdict_maps import mapped_judge_name
@@ -94,8 +95,8 @@ def test_eval_set_over_models_and_tasks_resumes_only_what_is_missing(
         (model, dataset, judge)
         for model in ("mockllm/alpha", "mockllm/beta")
         for dataset, judge in (
-            ("xstest", "offline:rules-v2"),
-            ("foreign", "offline:rules-v2"),
+            ("xstest", OFFLINE_JUDGE_VERSION),
+            ("foreign", OFFLINE_JUDGE_VERSION),
             ("foreign", mapped),
         )
     }
