@@ -4,7 +4,7 @@
     python scripts/bench_analysis.py load LOGS...        # time load_logs alone
     /usr/bin/time -v refusal-stability report OUT_DIR --out /tmp/r   # the whole report
 
-`generate` writes `--logs` Inspect `.eval` logs with Inspect's own `write_eval_log`, each holding
+`generate` writes `--logs` Inspect `.eval` logs, each holding
 `--prompts` prompts x 20 epochs (4 temperatures x 5 seeds, the study's grid). Each sample is a real
 sample record of the study's replay log (`logs/study-replay/*.eval`: real response, messages, model
 and score events) with a new prompt id, grid cell and verdict, so samples have the fields and the
@@ -14,8 +14,15 @@ CSVs is used. The verdicts come from a per-prompt compliance propensity that gro
 fine-tuning seeds ("runs") so the run-to-run table is exercised too.
 
 `write_eval_log` holds every sample of a log in a list it de-duplicates on each append, so writing
-is quadratic in the samples of one log (2,000 samples: 4 s; 20,000: 144 s). A million samples are
-therefore written as 500 logs of 2,000 rather than 50 of 20,000; reading cost is per sample.
+is quadratic in the samples of one log (2,000 samples: 4 s; 20,000: 144 s), and building the
+`EvalSample`s validates every event: on a loaded 2-core machine one 2,000-sample log took about a
+minute, so a million samples about 4 hours. `--writer direct` (the default) therefore writes the
+header with Inspect's `write_eval_log` (a log without samples) and appends each sample's JSON record
+(the template's, with the fields above replaced) as a zstd member `samples/<id>_epoch_<n>.json` of
+the archive, as Inspect's recorder does; the first log of every run is read back whole with
+`read_eval_log`, so a record Inspect would not accept fails the generation. `--writer inspect`
+writes every log with `write_eval_log`. A million samples are written as 500 logs of 2,000 rather
+than 50 of 20,000; reading cost is per sample.
 """
 
 from __future__ import annotations
@@ -64,9 +71,8 @@ def _templates(n: int = N_TEMPLATES) -> list[dict[str, Any]]:
     return [{"output": {"completion": r}} for r in pool]
 
 
-def _sample(template: dict[str, Any], pid: str, prompt: str, epoch: int, meta: dict, score: dict) -> Any:
-    """A synthetic EvalSample: the template's record with this prompt's id, grid cell and verdict."""
-    from inspect_ai.log import EvalSample
+def _record(template: dict[str, Any], pid: str, prompt: str, epoch: int, meta: dict, score: dict) -> dict:
+    """A synthetic sample record (JSON): the template's with this prompt's id, grid cell and verdict."""
     from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, ModelOutput
 
     record = dict(template)
@@ -76,11 +82,14 @@ def _sample(template: dict[str, Any], pid: str, prompt: str, epoch: int, meta: d
             ChatMessageUser(content=prompt).model_dump(),
             ChatMessageAssistant(content=response).model_dump(),
         ]
-        record["output"] = ModelOutput.from_content(model="synthetic", content=response).model_dump()
+        record["output"] = ModelOutput.from_content(model="synthetic", content=response).model_dump(
+            mode="json", exclude_none=True
+        )
+        record["messages"] = [{k: v for k, v in m.items() if v is not None} for m in record["messages"]]
     record.update(
         id=pid, epoch=epoch, input=prompt, target="", metadata=meta, scores={SCORER: score}, uuid=None
     )
-    return EvalSample.model_validate(record)
+    return record
 
 
 def _verdict(p: float, u: float) -> str | float:
@@ -94,8 +103,13 @@ def _verdict(p: float, u: float) -> str | float:
     return "REFUSE"
 
 
-def _make_log(index: int, n_prompts: int, rng: np.random.Generator, templates: list[dict]) -> Any:
-    """One synthetic log: `n_prompts` prompts x the 20-cell grid, for run `index % N_RUNS`."""
+def _make_log(
+    index: int, n_prompts: int, rng: np.random.Generator, templates: list[dict]
+) -> tuple[Any, list[dict[str, Any]]]:
+    """One synthetic log: `n_prompts` prompts x the 20-cell grid, for run `index % N_RUNS`.
+
+    Returns the log without samples and the samples' JSON records.
+    """
     from inspect_ai.log import (
         EvalConfig,
         EvalDataset,
@@ -129,9 +143,9 @@ def _make_log(index: int, n_prompts: int, rng: np.random.Generator, templates: l
                 "seed": s,
                 "grid_index": epoch - 1,
             }
-            score = {"value": value, "metadata": {"judge": JUDGE, "temperature": t, "seed": s}}
+            score = {"value": value, "history": [], "metadata": {"judge": JUDGE, "temperature": t, "seed": s}}
             template = templates[int(rng.integers(len(templates)))]
-            samples.append(_sample(template, pid, prompt, epoch, meta, score))
+            samples.append(_record(template, pid, prompt, epoch, meta, score))
     now = datetime.now(timezone.utc).isoformat()
     spec = EvalSpec(
         created=now,
@@ -148,24 +162,57 @@ def _make_log(index: int, n_prompts: int, rng: np.random.Generator, templates: l
         model_generate_config=GenerateConfig(max_tokens=512, top_p=1.0),
         metadata={"ft_seed": run, "shard": index // N_RUNS},
     )
-    return EvalLog(
+    log = EvalLog(
         eval=spec,
         plan=EvalPlan(config=GenerateConfig(max_tokens=512)),
         results=EvalResults(total_samples=n_prompts * epochs, completed_samples=n_prompts * epochs),
         stats=EvalStats(started_at=now, completed_at=now),
         status="success",
-        samples=samples,
     )
+    return log, samples
 
 
-def generate(out_dir: Path, n_logs: int, n_prompts: int, seed: int, part: str = "0/1") -> None:
+def _write_direct(log: Any, records: list[dict[str, Any]], path: Path) -> None:
+    """Write the header with Inspect, then append each record as a zstd sample member (see the docstring)."""
+    import json
+    import zipfile
+
+    from inspect_ai.log import write_eval_log
+
+    write_eval_log(log, str(path), format="eval")
+    zstd = {"compression": 93, "compresslevel": None}  # ZIP_ZSTANDARD, as Inspect's recorder writes
+    with zipfile.ZipFile(path, "a", **zstd) as archive:
+        for record in records:
+            name = f"samples/{record['id']}_epoch_{record['epoch']}.json"
+            archive.writestr(name, json.dumps(record, separators=(",", ":")))
+
+
+def _write_inspect(log: Any, records: list[dict[str, Any]], path: Path) -> None:
+    """Write the whole log with Inspect's `write_eval_log` (slow: see the docstring)."""
+    from inspect_ai.log import EvalSample, write_eval_log
+
+    log.samples = [EvalSample.model_validate(r) for r in records]
+    write_eval_log(log, str(path), format="eval")
+
+
+def _check_readable(path: Path, n_samples: int) -> None:
+    """Read a log back whole with Inspect (every sample validated); fail unless it holds them all."""
+    from inspect_ai.log import read_eval_log
+
+    log = read_eval_log(str(path))
+    if log.status != "success" or len(log.samples or []) != n_samples:
+        path.unlink()
+        raise RuntimeError(f"{path}: read back {len(log.samples or [])} samples, expected {n_samples}")
+
+
+def generate(
+    out_dir: Path, n_logs: int, n_prompts: int, seed: int, part: str = "0/1", writer: str = "direct"
+) -> None:
     """Write `n_logs` synthetic logs of `n_prompts` x 20 samples into `out_dir`.
 
     `part` "k/m" writes only the logs with index % m == k, so m processes can share the work;
-    logs already present are kept.
+    logs already present are kept. `writer` is "direct" or "inspect" (see the module docstring).
     """
-    from inspect_ai.log import write_eval_log
-
     out_dir.mkdir(parents=True, exist_ok=True)
     templates = _templates()
     k_part, m_part = (int(x) for x in part.split("/"))
@@ -175,14 +222,16 @@ def generate(out_dir: Path, n_logs: int, n_prompts: int, seed: int, part: str = 
         if k % m_part != k_part or path.exists():
             continue
         t1 = time.perf_counter()
-        log = _make_log(k, n_prompts, np.random.default_rng([seed, k]), templates)
+        log, records = _make_log(k, n_prompts, np.random.default_rng([seed, k]), templates)
         t2 = time.perf_counter()
         partial = path.with_suffix(".partial")
-        write_eval_log(log, str(partial), format="eval")
+        (_write_direct if writer == "direct" else _write_inspect)(log, records, partial)
         partial.rename(path)
+        if writer == "direct" and k < N_RUNS:
+            _check_readable(path, len(records))
         t3 = time.perf_counter()
         print(
-            f"{path.name}: {len(log.samples or [])} samples, build {t2 - t1:.1f}s, "
+            f"{path.name}: {len(records)} samples, build {t2 - t1:.1f}s, "
             f"write {t3 - t2:.1f}s, total {t3 - t0:.0f}s",
             flush=True,
         )
@@ -210,11 +259,12 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--prompts", type=int, default=100)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--part", default="0/1", help="k/m: write every m-th log starting at k")
+    g.add_argument("--writer", choices=("direct", "inspect"), default="direct")
     ld = sub.add_parser("load")
     ld.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
     if args.cmd == "generate":
-        generate(args.out, args.logs, args.prompts, args.seed, args.part)
+        generate(args.out, args.logs, args.prompts, args.seed, args.part, args.writer)
     else:
         time_load(args.paths)
     return 0
