@@ -1,14 +1,28 @@
-"""The fast reader of Inspect's `.eval` archive: each sample's JSON, parsed only as far as the analysis needs.
+"""The fast reader of Inspect's `.eval` archive: the header, and each sample's JSON parsed as far as needed.
 
 Why not Inspect's sample API: on the replayed study log (17,520 samples, 61 MB) `read_eval_log_samples`
 reopens the archive for every sample (90 ms per sample: 26 minutes for this log, a day for a million
 samples) and `read_eval_log` validates every sample into pydantic objects (18.6 s even with events and
-messages excluded). This reader takes 1.6 s for the same log.
+messages excluded). This reader took 1.6 s for the same log before the changes below.
+
+Why the members are read by hand rather than with `zipfile.ZipFile.read`: through `zipfile` (with the
+zstd support Inspect installs into it) a sample member costs about five times what finding it by its
+local header and decompressing it with one reused `zstandard` decompressor costs (2,000 samples of a
+synthetic log: 526 ms against 109 ms on the loaded 2-core machine), and at a million samples that
+difference alone is tens of seconds. The central directory is still parsed by `zipfile`, and any
+member this reader does not handle (encrypted, another compression, a size that does not check out)
+is read by `zipfile`. Every member's CRC-32 is checked, as `zipfile` checks it.
+
+Why the header is validated here rather than read with `read_eval_log(header_only=True)`: that call
+opens and parses the archive's central directory again, and the analysis also needs the samples of the
+same archive; `header.json` is validated with Inspect's own `EvalLog` model, so the header is the one
+Inspect reads (`tests/test_analysis_eval_archive.py` compares them). A log without `header.json` (still
+running, or crashed) is read by `read_eval_log`, which rebuilds its header from the journal.
 
 What it relies on in Inspect's format (and `tests/test_analysis_load.py` checks against `read_eval_log`
 for every sample of a log Inspect wrote, so a format change fails loudly there):
 - a `.eval` log is a zip archive with one JSON member `samples/<id>_epoch_<n>.json` per sample
-  (a later copy of a member wins, as in Inspect);
+  (a later copy of a member wins, as in Inspect) and the header in `header.json`;
 - a sample's `id`, `epoch`, `output`, `scores` and `metadata` are top-level keys of that JSON;
 - a response pooled out of the sample is `attachment://<hash>`, its text in the sample's `attachments`.
 `.json` logs are parsed whole; anything else is read with Inspect's `read_eval_log`.
@@ -18,52 +32,150 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
+from json.scanner import make_scanner
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import inspect_ai.log  # noqa: F401  (importing it installs Inspect's zstd support into zipfile)
-from inspect_ai.log import read_eval_log
+import zstandard
+from inspect_ai.log import EvalLog, read_eval_log
 
 SAMPLE_MEMBER_PREFIX = "samples/"
+HEADER_MEMBER = "header.json"
 ATTACHMENT_PREFIX = "attachment://"
 SAMPLE_FIELDS: tuple[str, ...] = ("id", "epoch", "output", "scores", "metadata")
 """The fields of an EvalSample the analysis reads."""
+ZIP_STORED, ZIP_DEFLATED, ZIP_ZSTANDARD = 0, 8, 93
+LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+"""A zip local file header: signature ... name length, extra length (30 bytes)."""
+LOCAL_SIGNATURE = b"PK\x03\x04"
 _DECODER = json.JSONDecoder()
+_SCAN = make_scanner(_DECODER)
 _WS = re.compile(r"[ \t\n\r]*")
+_WS_CHARS = frozenset(" \t\n\r")
 
 
-def iter_sample_dicts(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Yield every sample of a log as parsed JSON, holding at least the fields in `SAMPLE_FIELDS`.
+class LogArchive:
+    """One log file, opened once: its header (`header`) and its samples (`samples`).
 
-    `.eval` archives are read member by member (the last copy of a member wins, as in Inspect), each
-    parsed only up to the fields needed (`read_fields`); `.json` logs are parsed whole. Anything else
-    is read with Inspect's `read_eval_log`.
+    Use as a context manager. `.eval` archives are read as the module docstring says; `.json` logs
+    are parsed whole; anything else goes through Inspect's `read_eval_log`.
     """
-    path = Path(path)
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._zip: zipfile.ZipFile | None = None
+        self._data: bytes | None = None
+        if zipfile.is_zipfile(self.path):
+            self._zip = zipfile.ZipFile(self.path)
+
+    def __enter__(self) -> LogArchive:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the archive and free its bytes."""
+        if self._zip is not None:
+            self._zip.close()
+        self._data = None
+
+    def header(self) -> EvalLog:
+        """The log's header (no samples), as `read_eval_log(header_only=True)` gives it.
+
+        Except the epoch reductions (`reductions.json`), which are left out (None): the analysis
+        reduces epochs itself.
+        """
+        if self._zip is not None and HEADER_MEMBER in self._zip.NameToInfo:
+            data = json.loads(self._member(self._zip.NameToInfo[HEADER_MEMBER]))
+            header = EvalLog.model_validate(data)
+            header.location = str(self.path)
+            return header
+        return read_eval_log(str(self.path), header_only=True)
+
+    def samples(self) -> Iterator[dict[str, Any]]:
+        """Every sample as parsed JSON, holding at least the fields in `SAMPLE_FIELDS`.
+
+        Archive members are parsed only up to the fields needed (`read_fields`); a sample whose
+        response was pooled into `attachments` is parsed whole.
+        """
+        if self._zip is not None:
             members = {
                 info.filename: info
-                for info in archive.infolist()
+                for info in self._zip.infolist()
                 if info.filename.startswith(SAMPLE_MEMBER_PREFIX) and info.filename.endswith(".json")
             }
-            for info in members.values():
-                text = archive.read(info).decode("utf-8")
+            for info in members.values():  # the last copy of a member wins, as in Inspect
+                text = self._member(info)
                 sample = read_fields(text, SAMPLE_FIELDS)
                 if completion_of(sample).startswith(ATTACHMENT_PREFIX):
                     sample = json.loads(text)  # the response was pooled into `attachments`
                 yield sample
-        return
-    if path.suffix == ".json":
-        with open(path, "rb") as f:
-            data = json.load(f)
-        yield from data.get("samples") or []
-        return
-    log = read_eval_log(str(path))
-    for sample in log.samples or []:
-        yield sample.model_dump(mode="json", include={*SAMPLE_FIELDS, "attachments"})
+            return
+        if self.path.suffix == ".json":
+            with open(self.path, "rb") as f:
+                data = json.load(f)
+            yield from data.get("samples") or []
+            return
+        log = read_eval_log(str(self.path))
+        for sample in log.samples or []:
+            yield sample.model_dump(mode="json", include={*SAMPLE_FIELDS, "attachments"})
+
+    def _member(self, info: zipfile.ZipInfo) -> str:
+        """One member's text, found by its local header and decompressed here (see the module docstring)."""
+        assert self._zip is not None
+        if self._data is None:
+            self._data = self.path.read_bytes()
+        raw = _decompress(self._data, info)
+        if raw is None:
+            raw = self._zip.read(info)
+        return raw.decode("utf-8")
+
+
+_ZSTD = zstandard.ZstdDecompressor()
+
+
+def _decompress(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """A member's bytes from the whole archive's bytes, or None when `zipfile` must read it.
+
+    Raises:
+        zipfile.BadZipFile: The member's CRC-32 does not match (as `zipfile` raises).
+    """
+    start = info.header_offset
+    if info.flag_bits & 0x1 or start + LOCAL_HEADER.size > len(data):  # encrypted, or cut short
+        return None
+    fields = LOCAL_HEADER.unpack_from(data, start)
+    if fields[0] != LOCAL_SIGNATURE:
+        return None
+    begin = start + LOCAL_HEADER.size + fields[-2] + fields[-1]
+    body = data[begin : begin + info.compress_size]
+    if info.compress_type == ZIP_ZSTANDARD:
+        raw = _ZSTD.decompressobj().decompress(body)
+    elif info.compress_type == ZIP_DEFLATED:
+        raw = zlib.decompress(body, -15)
+    elif info.compress_type == ZIP_STORED:
+        raw = body
+    else:
+        return None
+    if len(raw) != info.file_size:
+        return None
+    if zlib.crc32(raw) != info.CRC:
+        raise zipfile.BadZipFile(f"bad CRC-32 for member {info.filename}")
+    return raw
+
+
+def iter_sample_dicts(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Yield every sample of a log as parsed JSON (`LogArchive.samples`)."""
+    with LogArchive(path) as archive:
+        yield from archive.samples()
 
 
 def read_fields(text: str, fields: Iterable[str]) -> dict[str, Any]:
@@ -72,6 +184,12 @@ def read_fields(text: str, fields: Iterable[str]) -> dict[str, Any]:
     A sample's bulky `events` come after the fields the analysis needs, so stopping early parses
     about a sixth of the text. The result does not depend on the order of the keys (a field that
     comes late just costs more parsing); fields absent from the object are absent from the result.
+    Each key and value is parsed by the standard library's JSON scanner (C); whitespace, which
+    Inspect's compact JSON does not have, is skipped only where present, since at a million samples
+    the Python-level steps between values cost as much as the values themselves.
+
+    Raises:
+        json.JSONDecodeError: A value is not valid JSON (the position is in the message).
     """
     need = set(fields)
     out: dict[str, Any] = {}
@@ -79,19 +197,28 @@ def read_fields(text: str, fields: Iterable[str]) -> dict[str, Any]:
     if text[i : i + 1] != "{":
         raise ValueError("sample JSON is not an object")
     i += 1
-    while need:
-        i = _WS.match(text, i).end()
-        if text[i] == "}":
-            break
-        key, i = _DECODER.raw_decode(text, i)
-        i = _WS.match(text, i).end() + 1  # the colon
-        value, i = _DECODER.raw_decode(text, _WS.match(text, i).end())
-        if key in need:
-            out[key] = value
-            need.discard(key)
-        i = _WS.match(text, i).end()
-        if text[i] == ",":
-            i += 1
+    try:
+        while need:
+            if text[i] in _WS_CHARS:
+                i = _WS.match(text, i).end()
+            if text[i] == "}":
+                break
+            key, i = _SCAN(text, i)
+            if text[i] != ":":
+                i = _WS.match(text, i).end()
+            i += 1  # the colon
+            if text[i] in _WS_CHARS:
+                i = _WS.match(text, i).end()
+            value, i = _SCAN(text, i)
+            if key in need:
+                out[key] = value
+                need.discard(key)
+            if text[i] in _WS_CHARS:
+                i = _WS.match(text, i).end()
+            if text[i] == ",":
+                i += 1
+    except StopIteration as ex:  # how the scanner says "no JSON value here"
+        raise json.JSONDecodeError("Expecting value", text, ex.value) from None
     return out
 
 

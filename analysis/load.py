@@ -1,7 +1,9 @@
 """Inspect eval logs -> the tidy table (one row per prompt x sample x judge): finding, choosing, reading.
 
 Reads a log file, a folder of logs (recursively) or any mix of them: ours, or another suite's logs
-with epochs. Every log's header is read with Inspect's `read_eval_log(header_only=True)`; its status
+with epochs. Every log is opened once (`eval_archive.LogArchive`): its header, validated by Inspect's
+`EvalLog` model, gives its status, run and what it holds of its run (`merge.LogPart`, kept for the
+merge check, so no header is read twice), then its samples are read; the status
 decides whether the log is used: a log whose status is not "success" (or that is invalidated) is
 skipped and reported, unless `include_incomplete=True`, in which case the samples it holds are used
 and it is still reported as incomplete. The same eval given twice (a copy, or a failed log and its
@@ -9,7 +11,8 @@ retry) is read once. Nothing is dropped silently: every log gets a `LogReport`, 
 stay in the table (verdict NA, with a `note` saying why).
 
 The samples are read by `eval_archive.py` (a fast reader of the `.eval` archive) and flattened into
-rows by `flatten.py`.
+rows by `flatten.py`; the rows become columns with the tidy dtypes in the worker (`tidy.to_frame`), so
+what comes back from a worker process is a compact frame, not a million Python objects.
 
 Engine repeats (samples whose metadata says `engine_repeat: true`, same-seed reruns of a grid cell that
 measure the engine) are set apart in `LoadResult.repeats`, so no prompt-level figure counts them.
@@ -20,16 +23,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from inspect_ai.log import read_eval_log
+from inspect_ai.log import EvalLog
 
 from refusal_stability.analysis import tidy
-from refusal_stability.analysis.eval_archive import iter_sample_dicts
+from refusal_stability.analysis.eval_archive import LogArchive
 from refusal_stability.analysis.flatten import ENGINE_REPEAT_COLUMN, LogContext, sample_rows
+from refusal_stability.analysis.merge import LogPart, part_from_header, read_parts
 from refusal_stability.analysis.scorer_values import LabelMaps, ScorerValues
 
 LOG_SUFFIXES: tuple[str, ...] = (".eval", ".json")
@@ -57,6 +61,8 @@ class LogReport:
     notes: dict[str, int] = field(default_factory=dict)
     scorer_messages: list[str] = field(default_factory=list)
     """Scorers that gave no verdict: which values they gave and how to map them."""
+    part: LogPart | None = None
+    """What the log holds of its run (from its header, for `merge.check_parts`); not in logs.csv."""
 
 
 @dataclass
@@ -78,11 +84,22 @@ class LoadResult:
         """Logs used although their status is not success (only with `include_incomplete`)."""
         return [r for r in self.logs if r.included and r.status != SUCCESS]
 
+    def parts(self) -> list[LogPart]:
+        """What each log used holds of its run (`merge.check_parts` checks they fit together).
+
+        Taken from the headers `load_log` read; a report built elsewhere without them has its logs'
+        headers read now.
+        """
+        used = [r for r in self.logs if r.included]
+        if all(r.part is not None for r in used):
+            return [r.part for r in used if r.part is not None]
+        return read_parts(r.path for r in used)
+
     def report_frame(self) -> pd.DataFrame:
         """One row per log: path, status, included, reason, counts (for the report's CSV)."""
         rows = []
         for r in self.logs:
-            row = asdict(r)
+            row = {f.name: getattr(r, f.name) for f in fields(r) if f.name != "part"}
             notes = row.pop("notes")
             row.update({f"rows_{k.replace(' ', '_')}": v for k, v in notes.items()})
             rows.append(row)
@@ -208,10 +225,29 @@ def load_log(
     path = Path(path)
     report = LogReport(path=str(path))
     try:
-        header = read_eval_log(str(path), header_only=True)
+        archive = LogArchive(path)
     except Exception as ex:  # noqa: BLE001  (any unreadable file is reported, not fatal)
         report.reason = f"not a readable eval log: {type(ex).__name__}: {ex}"
         return None, report
+    with archive:
+        try:
+            header = archive.header()
+        except Exception as ex:  # noqa: BLE001
+            report.reason = f"not a readable eval log: {type(ex).__name__}: {ex}"
+            return None, report
+        return _read_samples(archive, header, report, include_incomplete, keep_responses, label_maps)
+
+
+def _read_samples(
+    archive: LogArchive,
+    header: EvalLog,
+    report: LogReport,
+    include_incomplete: bool,
+    keep_responses: bool,
+    label_maps: Sequence[str],
+) -> tuple[pd.DataFrame | None, LogReport]:
+    """The tidy rows of one opened log whose header has been read (see `load_log`)."""
+    path = archive.path
     context = LogContext.from_header(header, path)
     report.status = header.status + (" (invalidated)" if header.invalidated else "")
     report.task, report.model, report.run = header.eval.task, context.model, context.run
@@ -223,7 +259,7 @@ def load_log(
     counter = _Counter()
     try:
         values: dict[str, ScorerValues] = {}
-        samples = counter.count(iter_sample_dicts(path))
+        samples = counter.count(archive.samples())
         rows = sample_rows(samples, context, keep_responses, LabelMaps(label_maps), values)
     except Exception as ex:  # noqa: BLE001
         report.reason = f"samples unreadable: {type(ex).__name__}: {ex}"
@@ -233,6 +269,7 @@ def load_log(
     frame[ENGINE_REPEAT_COLUMN] = pd.array(repeat, dtype="boolean")
     report.engine_repeat_rows = int(sum(repeat))
     report.included = True
+    report.part = part_from_header(header, path)
     if not complete:
         report.reason = f"status is {report.status!r}: used because include_incomplete is set"
     report.samples = counter.n

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from inspect_ai.log import read_eval_log
+from inspect_ai.log import EvalLog, read_eval_log
 
 from refusal_stability.analysis.flatten import run_label
 from refusal_stability.schema import DATASET_KEY, GRID_CELLS_KEY, SHARD_KEY
@@ -72,31 +72,30 @@ class RunParts:
 
 def read_parts(paths: Iterable[str | Path]) -> list[LogPart]:
     """Read each log's header: its run, grid, cells, shard and sample ids."""
-    parts = []
-    for path in paths:
-        header = read_eval_log(str(path), header_only=True)
-        spec = header.eval
-        metadata = spec.metadata or {}
-        cells = metadata.get(GRID_CELLS_KEY)
-        grid = None
-        if metadata.get("temperatures") is not None and metadata.get("seeds") is not None:
-            grid = (
-                tuple(float(t) for t in metadata["temperatures"]),
-                tuple(int(s) for s in metadata["seeds"]),
-            )
-        dataset = (spec.task_args or {}).get(DATASET_KEY) or spec.dataset.name or spec.task
-        parts.append(
-            LogPart(
-                path=str(path),
-                run=run_label(spec.model, metadata),
-                dataset=str(dataset),
-                grid=grid,
-                cells=tuple(int(c) for c in cells) if cells is not None else None,
-                shard=metadata.get(SHARD_KEY),
-                sample_ids=tuple(str(i) for i in (spec.dataset.sample_ids or [])),
-            )
+    return [part_from_header(read_eval_log(str(path), header_only=True), path) for path in paths]
+
+
+def part_from_header(header: EvalLog, path: str | Path) -> LogPart:
+    """What one log holds of its run, from its header (`load.load_log` keeps it: no header read twice)."""
+    spec = header.eval
+    metadata = spec.metadata or {}
+    cells = metadata.get(GRID_CELLS_KEY)
+    grid = None
+    if metadata.get("temperatures") is not None and metadata.get("seeds") is not None:
+        grid = (
+            tuple(float(t) for t in metadata["temperatures"]),
+            tuple(int(s) for s in metadata["seeds"]),
         )
-    return parts
+    dataset = (spec.task_args or {}).get(DATASET_KEY) or spec.dataset.name or spec.task
+    return LogPart(
+        path=str(path),
+        run=run_label(spec.model, metadata),
+        dataset=str(dataset),
+        grid=grid,
+        cells=tuple(int(c) for c in cells) if cells is not None else None,
+        shard=metadata.get(SHARD_KEY),
+        sample_ids=tuple(str(i) for i in (spec.dataset.sample_ids or [])),
+    )
 
 
 def check_parts(parts: Sequence[LogPart]) -> list[RunParts]:

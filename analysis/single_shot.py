@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from refusal_stability.analysis import bootstrap, tidy
-from refusal_stability.analysis.per_prompt import N_LABELS
+from refusal_stability.analysis.per_prompt import COMPLY, N_LABELS, PARTIAL, REFUSE
 
 DRAWS = 1000
 TARGETS: tuple[float, ...] = (0.95, 0.99)
@@ -54,9 +54,6 @@ TIE_BREAK_RULES: dict[str, str] = {
 TIE_BREAKS: tuple[str, ...] = tuple(TIE_BREAK_RULES)
 CHUNK_CELLS = 20_000_000
 """At most this many (draw x prompt x label) counts are held at once."""
-ORDER_BONUS = np.array([0.2, 0.1, 0.0])
-"""Added to the counts (all integers) for the REFUSE > PARTIAL > COMPLY tie-break: below 1, so it
-never changes a strict majority."""
 LABEL_ORDERINGS = np.array(list(itertools.permutations(range(N_LABELS))), dtype=np.float32)
 """Every ordering of the labels, as tie-break priorities below N_LABELS (counts are scaled past it)."""
 
@@ -146,15 +143,23 @@ def _draw_agreements(
 
     A prompt with a single label over all its samples agrees in every draw that holds one of its
     scored samples, so only prompts with more than one label need their subset majority computed
-    (a quarter of the study's prompts): that is what keeps a million samples fast.
+    (a quarter of the study's prompts); and a prompt whose every slot is scored holds a scored sample
+    in every draw, so only the few prompts with unscored slots need that checked per draw. That is
+    what keeps a million samples fast. The random numbers are drawn in the same order and shapes
+    whatever the data (`tests/test_analysis.py` replays them in a plain loop).
     """
     n_prompts, n_slots, _ = onehot.shape
     scored = onehot.sum(axis=2)  # (prompts, slots): 1 where the slot holds a verdict
     varied = (onehot.sum(axis=1) > 0).sum(axis=1) > 1
-    # counts[d, p, k] = sum over chosen slots s of onehot[p, s, k], as one matrix product
-    by_slot = onehot[varied].transpose(1, 0, 2).reshape(n_slots, -1)
-    ref_varied = reference[varied]
+    gaps = scored.min(axis=1) == 0  # prompts with an unscored slot
+    n_full_steady = int((~varied & ~gaps).sum())
+    steady_gaps = scored[~varied & gaps].T
+    varied_gaps = gaps[varied]
+    varied_gap_scored = scored[varied & gaps].T
+    # counts[label][d, p] = sum over chosen slots s of onehot[p, s, label], as one matrix product
     n_varied = int(varied.sum())
+    by_slot = onehot[varied].transpose(1, 2, 0).reshape(n_slots, -1)  # label-major columns
+    ref_varied = [reference[varied, k] for k in range(N_LABELS)]
     chunk = max(1, CHUNK_CELLS // max(1, n_varied * N_LABELS, n_prompts))
     out = np.empty(draws)
     for start in range(0, draws, chunk):
@@ -162,19 +167,25 @@ def _draw_agreements(
         chosen = np.argsort(rng.random((d, n_slots)), axis=1)[:, :n]
         mask = np.zeros((d, n_slots), dtype=np.float32)
         np.put_along_axis(mask, chosen, 1.0, axis=1)
-        any_scored = (mask @ scored.T) > 0  # (d, prompts)
-        agree = any_scored[:, ~varied].sum(axis=1)
+        agree = n_full_steady + ((mask @ steady_gaps) > 0).sum(axis=1)
+        n_scored = agree + n_varied
         if n_varied:
-            counts = (mask @ by_slot).reshape(d, n_varied, N_LABELS)
+            varied_scored = np.ones((d, n_varied), dtype=bool)
+            if varied_gaps.any():
+                varied_scored[:, varied_gaps] = (mask @ varied_gap_scored) > 0
+                n_scored = n_scored - (~varied_scored).sum(axis=1)
+            counts = (mask @ by_slot).reshape(d, N_LABELS, n_varied)
             if tie_break == "study" and n > 1:
-                first = _first_chosen(onehot[varied], np.sort(chosen, axis=1))
-                majority = np.argmax(counts * (n_slots + 1) - first, axis=-1)
+                first = _first_chosen(onehot[varied], np.sort(chosen, axis=1)).transpose(0, 2, 1)
+                majority = np.argmax(counts * (n_slots + 1) - first, axis=1)
             else:
                 majority = _majority(counts, rng, tie_break if n > 1 else "order")  # n = 1: no ties
-            hits = np.take_along_axis(ref_varied[None, :, :], majority[..., None], axis=2)[..., 0]
-            agree = agree + (hits & any_scored[:, varied]).sum(axis=1)
+            hits = np.where(
+                majority == 0, ref_varied[0], np.where(majority == 1, ref_varied[1], ref_varied[2])
+            )
+            agree = agree + (hits & varied_scored).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[start : start + d] = agree / any_scored.sum(axis=1)
+            out[start : start + d] = agree / n_scored
     return out
 
 
@@ -202,15 +213,27 @@ def _first_seen_majority(onehot: np.ndarray, chosen: np.ndarray) -> np.ndarray:
 
 
 def _majority(counts: np.ndarray, rng: np.random.Generator, tie_break: str) -> np.ndarray:
-    """The modal label index along the last axis, ties broken by `tie_break`.
+    """The modal label index along axis 1 of (draws, labels, prompts) counts, ties broken by `tie_break`.
 
-    "random": every (draw, prompt) gets one of the 6 orderings of the labels uniformly at random and
-    the first modal label in that ordering wins, so each tied label is equally likely.
+    "order": the first modal label (REFUSE > PARTIAL > COMPLY). "random": every (draw, prompt) gets
+    one of the 6 orderings of the labels uniformly at random and the first modal label in that
+    ordering wins, so each tied label is equally likely; the orderings are drawn for every (draw,
+    prompt), tied or not (so the random stream does not depend on the data), but only the tied ones
+    are looked up.
     """
+    refuse, partial, comply = counts[:, REFUSE], counts[:, PARTIAL], counts[:, COMPLY]
+    top = np.maximum(np.maximum(refuse, partial), comply)
+    is_top = [refuse == top, partial == top, comply == top]
+    majority = np.where(is_top[REFUSE], REFUSE, np.where(is_top[PARTIAL], PARTIAL, COMPLY)).astype(np.int8)
     if tie_break == "order":
-        return np.argmax(counts + ORDER_BONUS.astype(counts.dtype), axis=-1)
-    priority = LABEL_ORDERINGS[rng.integers(0, len(LABEL_ORDERINGS), size=counts.shape[:-1])]
-    return np.argmax(counts * N_LABELS + priority, axis=-1)
+        return majority
+    draw = rng.integers(0, len(LABEL_ORDERINGS), size=top.shape)
+    tied = np.nonzero(is_top[0].astype(np.int8) + is_top[1] + is_top[2] > 1)
+    if len(tied[0]):
+        priority = LABEL_ORDERINGS[draw[tied]]  # (tied, labels)
+        candidates = np.stack([t[tied] for t in is_top], axis=1)
+        majority[tied] = np.argmax(np.where(candidates, priority, -1.0), axis=1)
+    return majority
 
 
 def smallest_n(curve: pd.DataFrame, targets: Sequence[float] = TARGETS) -> pd.DataFrame:

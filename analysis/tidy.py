@@ -118,7 +118,9 @@ def to_frame(rows: Mapping[str, Iterable[Any]] | pd.DataFrame, keep_responses: b
     Returns:
         A DataFrame with the columns of `COLUMNS` (plus `response` when kept).
     """
-    data = pd.DataFrame(rows) if not isinstance(rows, pd.DataFrame) else rows
+    if isinstance(rows, Mapping):
+        return _from_columns(rows, keep_responses)
+    data = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     n = len(data)
     out: dict[str, Any] = {}
     for column in COLUMNS:
@@ -126,6 +128,34 @@ def to_frame(rows: Mapping[str, Iterable[Any]] | pd.DataFrame, keep_responses: b
         out[column] = _coerce(column, values)
     if keep_responses and RESPONSE in data:
         out[RESPONSE] = data[RESPONSE].astype("string")
+    frame = pd.DataFrame(out)
+    frame.index = pd.RangeIndex(n)
+    return frame
+
+
+def _from_columns(rows: Mapping[str, Iterable[Any]], keep_responses: bool) -> pd.DataFrame:
+    """`to_frame` of column lists: the same table as `to_frame(pd.DataFrame(rows))`, built faster.
+
+    Each column becomes a Series on its own (the inference `pd.DataFrame` makes per column), except
+    the categorical ones, which are built straight from the Python values: through a DataFrame the
+    strings become Arrow-backed, and iterating them back out cost a third of reading a log.
+    """
+    columns = {c: v if isinstance(v, (list, pd.Series, np.ndarray)) else list(v) for c, v in rows.items()}
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+    n = lengths.pop() if lengths else 0
+    out: dict[str, Any] = {}
+    for column in COLUMNS:
+        values = columns.get(column)
+        if values is None:
+            out[column] = _coerce(column, pd.Series([None] * n, dtype=object))
+        elif column in CATEGORICAL_COLUMNS:
+            out[column] = _string_categorical(values)
+        else:
+            out[column] = _coerce(column, pd.Series(values))
+    if keep_responses and RESPONSE in columns:
+        out[RESPONSE] = pd.Series(columns[RESPONSE]).astype("string")
     frame = pd.DataFrame(out)
     frame.index = pd.RangeIndex(n)
     return frame
@@ -153,7 +183,7 @@ def _coerce(column: str, values: pd.Series) -> pd.Series:
     return values
 
 
-def _string_categorical(values: pd.Series) -> pd.Series:
+def _string_categorical(values: Iterable[Any]) -> pd.Series:
     """Values as a categorical of strings (missing stays missing), categories always string-typed."""
     strings = [
         None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v) for v in values

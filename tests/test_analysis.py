@@ -397,6 +397,65 @@ def test_single_shot_draws_agree_with_a_loop():
     assert got == pytest.approx(expected)
 
 
+def _loop_agreements(matrix, reference, n, draws, seed, tie_break, chunk):
+    """`_draw_agreements` written plainly: the same random numbers, one draw and one prompt at a time.
+
+    Per chunk of draws: the slot draws, then (random tie-break, n > 1, prompts with more than one
+    label) one of the 6 label orderings per (draw, such prompt); a tie goes to the tied label that
+    ordering ranks highest.
+    """
+    gen = np.random.default_rng(seed)
+    n_slots = matrix.shape[1]
+    labels = [set(row[row >= 0]) for row in matrix]
+    varied = [p for p in range(len(matrix)) if len(labels[p]) > 1]
+    out = []
+    for start in range(0, draws, chunk):
+        d = min(chunk, draws - start)
+        slots = np.argsort(gen.random((d, n_slots)), axis=1)[:, :n]
+        orderings = None
+        if tie_break == "random" and n > 1 and varied:
+            orderings = gen.integers(0, 6, size=(d, len(varied)))
+        for i in range(d):
+            agree = scored = 0
+            for p in range(len(matrix)):
+                chosen = matrix[p, slots[i]]
+                chosen = chosen[chosen >= 0]
+                if not len(chosen):
+                    continue
+                scored += 1
+                counts = np.bincount(chosen, minlength=3)
+                top = [k for k in range(3) if counts[k] == counts.max()]
+                if len(top) > 1 and orderings is not None:
+                    rank = single_shot.LABEL_ORDERINGS[orderings[i, varied.index(p)]]
+                    winner = max(top, key=lambda k: rank[k])
+                else:
+                    winner = top[0]  # one modal label, or REFUSE > PARTIAL > COMPLY
+                agree += bool(reference[p, winner])
+            out.append(agree / scored)
+    return out
+
+
+@pytest.mark.parametrize("tie_break", ["random", "order"])
+def test_single_shot_draws_with_ties_gaps_and_chunks_agree_with_a_loop(monkeypatch, tie_break):
+    """The vectorised draws (ties resolved only where they occur, unscored slots checked only for the
+    prompts that have them, draws in chunks) give exactly what a plain loop over the same random
+    numbers gives."""
+    rng = np.random.default_rng(11)
+    matrix = rng.choice([0, 0, 0, 1, 2, 2, -1], size=(30, 8)).astype(np.int8)
+    matrix[:8] = 0  # unanimous prompts ...
+    matrix[3, [1, 5]] = -1  # ... some with unscored slots
+    matrix[9] = -1  # a prompt without any verdict
+    matrix[9, 2] = 2
+    n_varied = sum(len(set(row[row >= 0])) > 1 for row in matrix)
+    monkeypatch.setattr(single_shot, "CHUNK_CELLS", n_varied * 3 * 7)  # 7 draws a chunk
+    onehot = single_shot._onehot(matrix)
+    full = onehot.sum(axis=1)
+    reference = full == full.max(axis=1, keepdims=True)
+    for n in (1, 2, 4, 7, 8):
+        got = single_shot._draw_agreements(onehot, reference, n, 40, np.random.default_rng(5), tie_break)
+        assert got.tolist() == _loop_agreements(matrix, reference, n, 40, 5, tie_break, 7), n
+
+
 def test_single_shot_per_temperature_scopes():
     temps = [0.0, 0.0, 1.0, 1.0]
     f = frame({"a": [R, R, C, R], "b": [C, C, C, R]}, temps={"a": temps, "b": temps})

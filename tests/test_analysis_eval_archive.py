@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import struct
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,61 @@ def test_read_fields_stops_early_and_ignores_key_order():
         "id": 1
     }  # never parses past what it needs
     assert eval_archive.read_fields(" { } ", ("id",)) == {}
+
+
+def test_header_is_the_one_read_eval_log_reads(inspect_log: str):
+    """`LogArchive.header` validates `header.json` itself; it must equal Inspect's header-only read.
+
+    Less the epoch reductions (`reductions.json`), which the analysis never reads.
+    """
+    with eval_archive.LogArchive(inspect_log) as archive:
+        mine = archive.header()
+    theirs = read_eval_log(inspect_log, header_only=True)
+    assert mine.samples is None and theirs.samples is None
+    assert mine.reductions is None and theirs.reductions
+    exclude = {"reductions"}
+    assert mine.model_dump(mode="json", exclude=exclude) == theirs.model_dump(mode="json", exclude=exclude)
+
+
+def _rezip(source: str, target: Path, compression: int, corrupt: str | None = None) -> None:
+    """Copy an archive member by member with another compression; optionally flip a byte of one member."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", compression=compression) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info.filename, data)
+    if corrupt:  # flip the first byte of the member's stored data (stored: no compression to break)
+        with zipfile.ZipFile(target) as z:
+            info = z.getinfo(corrupt)
+        raw = bytearray(target.read_bytes())
+        name_len, extra_len = struct.unpack_from("<HH", raw, info.header_offset + 26)
+        raw[info.header_offset + 30 + name_len + extra_len] ^= 0xFF
+        target.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+def test_members_of_other_compressions_read_alike(inspect_log: str, tmp_path: Path, compression: int):
+    """Inspect writes zstd members; deflated (older Inspect) and stored members read the same."""
+    path = tmp_path / "other.eval"
+    _rezip(inspect_log, path, compression)
+    with eval_archive.LogArchive(path) as archive:
+        assert archive.header().eval.eval_id == read_eval_log(inspect_log, header_only=True).eval.eval_id
+        mine = {(s["id"], s["epoch"]): s for s in archive.samples()}
+    expected = {(s["id"], s["epoch"]): s for s in eval_archive.iter_sample_dicts(inspect_log)}
+    assert mine == expected
+
+
+def test_a_member_whose_crc_fails_is_an_error_not_a_sample(inspect_log: str, tmp_path: Path):
+    path = tmp_path / "corrupt.eval"
+    with zipfile.ZipFile(inspect_log) as z:
+        member = next(n for n in z.namelist() if n.startswith("samples/"))
+    _rezip(inspect_log, path, zipfile.ZIP_STORED, corrupt=member)
+    with pytest.raises(zipfile.BadZipFile, match="CRC"):
+        list(eval_archive.iter_sample_dicts(path))
+
+
+def test_read_fields_equals_json_loads_with_and_without_whitespace():
+    record = {"id": "a", "epoch": 2, "messages": [{"c": 'x,"output":{'}], "output": {"completion": "ok"}}
+    for text in (json.dumps(record), json.dumps(record, indent=2), json.dumps(record, separators=(",", ":"))):
+        assert eval_archive.read_fields(text, ("id", "output")) == {"id": "a", "output": {"completion": "ok"}}
+    with pytest.raises(json.JSONDecodeError):
+        eval_archive.read_fields('{"id": nope}', ("id",))

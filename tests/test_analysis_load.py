@@ -232,3 +232,49 @@ def test_run_label_from_metadata():
     assert flatten.run_label("m", {"run": "mine", "ft_seed": 1}) == "mine"
     assert flatten.run_label("m", {"ft_epoch": 2, "checkpoint": "c"}) == "m [checkpoint=c, ft_epoch=2]"
     assert flatten.run_label("m", {}) == "m"
+
+
+def test_each_log_is_read_once_and_keeps_its_merge_part(logs: Path, monkeypatch: pytest.MonkeyPatch):
+    """The header read for loading also gives the merge check its part: no second read of any header."""
+    from refusal_stability.analysis import merge
+
+    expected = merge.read_parts([logs / "good.eval"])
+    calls = []
+    monkeypatch.setattr(merge, "read_eval_log", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(eval_archive, "read_eval_log", lambda *a, **k: calls.append(a))
+    result = load.load_logs(logs, workers=1)
+    assert result.parts() == expected and not calls
+    assert "part" not in result.report_frame().columns  # logs.csv keeps its columns
+
+
+def test_columns_to_frame_equals_the_dataframe_path():
+    """`to_frame` of column lists (the loader's fast path) builds exactly what it builds from a DataFrame."""
+    n = 6
+    rows = {
+        tidy.LOG: ["l.eval"] * n,
+        tidy.RUN: ["r"] * n,
+        tidy.MODEL: ["m"] * n,
+        tidy.DATASET: ["d", "d", "e", "d", "d", "d"],
+        tidy.PROMPT_ID: ["1", "2", "10", "2", "1", "x"],
+        tidy.CATEGORY: ["cyber", None, float("nan"), 3, True, "cyber"],
+        tidy.HARMFUL: [True, False, True, True, None, False],
+        tidy.TEMPERATURE: [0.0, 0.7, None, 1.0, 0.3, 0.0],
+        tidy.SEED: [42, None, 43, 44, 45, 46],
+        tidy.EPOCH: [1, 2, 3, 4, 5, 6],
+        tidy.JUDGE: ["j"] * n,
+        tidy.SCORER: ["s"] * n,
+        tidy.VERDICT: ["REFUSE", None, "COMPLY", "PARTIAL", None, "REFUSE"],
+        tidy.NOTE: [None, tidy.NOTE_UNSCORED, None, None, tidy.NOTE_NO_SCORE, None],
+        tidy.RESPONSE_LENGTH: [3, 0, 5, 9, 1, 2],
+        tidy.RESPONSE_HASH: [tidy.response_hash(t) for t in ("a", "", "b", "c", "d", "a")],
+        tidy.CHECKPOINT: [None] * n,
+        tidy.FT_SEED: [3] * n,
+        tidy.FT_EPOCH: [None] * n,
+        tidy.RESPONSE: ["a", "", "b", "c", "d", "a"],
+    }
+    assert any(abs(h) > 2**53 for h in rows[tidy.RESPONSE_HASH])  # 64-bit hashes survive exactly
+    for keep in (False, True):
+        fast = tidy.to_frame(rows, keep_responses=keep)
+        pd.testing.assert_frame_equal(fast, tidy.to_frame(pd.DataFrame(rows), keep_responses=keep))
+    del rows[tidy.CHECKPOINT]  # a missing optional column is filled alike
+    pd.testing.assert_frame_equal(tidy.to_frame(rows), tidy.to_frame(pd.DataFrame(rows)))

@@ -92,7 +92,7 @@ def _say(args: argparse.Namespace, message: str) -> None:
 def run_report(args: argparse.Namespace) -> int:
     """Load, analyse and write; print where the report went and the headline numbers."""
     from refusal_stability.analysis.load import LoadResult, LogReport, load_logs
-    from refusal_stability.analysis.merge import MergeError, RunParts, check_parts, read_parts
+    from refusal_stability.analysis.merge import MergeError, RunParts, check_parts
     from refusal_stability.analysis.report import (
         OutputExistsError,
         ReportOptions,
@@ -136,7 +136,7 @@ def run_report(args: argparse.Namespace) -> int:
             print(f"error: {ex}", file=sys.stderr)
             return EXIT_ERROR
         try:  # stages and shards of one run must fit together before they are pooled
-            parts = check_parts(read_parts(r.path for r in loaded.logs if r.included))
+            parts = check_parts(loaded.parts())
         except MergeError as ex:
             print(f"error: {ex}", file=sys.stderr)
             return EXIT_ERROR
@@ -202,11 +202,11 @@ def run_undecided(args: argparse.Namespace) -> int:
 
     from refusal_stability.analysis.adaptive import undecided_prompts
     from refusal_stability.analysis.load import load_logs
-    from refusal_stability.analysis.merge import MergeError, check_parts, read_parts
+    from refusal_stability.analysis.merge import MergeError, check_parts
 
     try:
         loaded = load_logs(args.logs, workers=args.workers)
-        runs = check_parts(read_parts(r.path for r in loaded.logs if r.included))
+        runs = check_parts(loaded.parts())
     except (FileNotFoundError, MergeError) as ex:
         print(f"error: {ex}", file=sys.stderr)
         return EXIT_ERROR
