@@ -124,20 +124,100 @@ def compare_pair(
     right = b[b["n"] > 0].set_index(list(MATCH_KEYS))
     common = left.index.intersection(right.index)
     n_unmatched = len(left.index.union(right.index)) - len(common)
-    left, right = left.loc[common], right.loc[common]
+    return _pair_rows(
+        _columns(left.loc[common]), _columns(right.loc[common]), n_unmatched, threshold, confidence
+    )
+
+
+def _columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The per-prompt columns a comparison reads, as arrays."""
+    return {
+        **{metric: table[metric].to_numpy() for metric in CONTINUOUS},
+        "ssi_float": table["ssi"].to_numpy(float),
+        "flipped": table["flipped"].to_numpy(bool),
+    }
+
+
+def _pair_rows(
+    left: dict[str, np.ndarray],
+    right: dict[str, np.ndarray],
+    n_unmatched: int,
+    threshold: float,
+    confidence: float,
+) -> list[dict]:
+    """`compare_pair`'s rows from the matched prompts' columns (same order on both sides)."""
     rows = []
     for metric in CONTINUOUS:
-        res = paired_difference(left[metric].to_numpy(), right[metric].to_numpy(), confidence)
+        res = paired_difference(left[metric], right[metric], confidence)
         rows.append({"metric": metric, **res, "test": "paired t", "n_unmatched": n_unmatched})
     flags = {
-        "unstable": (left["ssi"].to_numpy(float) < threshold, right["ssi"].to_numpy(float) < threshold),
-        "flipped": (left["flipped"].to_numpy(bool), right["flipped"].to_numpy(bool)),
+        "unstable": (left["ssi_float"] < threshold, right["ssi_float"] < threshold),
+        "flipped": (left["flipped"], right["flipped"]),
     }
     for metric, (x, y) in flags.items():
         res = paired_difference(100.0 * x, 100.0 * y, confidence)
         test = mcnemar_test(x, y)
         rows.append({"metric": metric, **res, **test, "n_unmatched": n_unmatched})
     return rows
+
+
+def _scoped_pairs(
+    sa: pd.DataFrame,
+    sb: pd.DataFrame,
+    extra: Sequence[str],
+    threshold: float,
+    confidence: float,
+) -> list[tuple[str, object, list[dict]]]:
+    """`compare_pair` on one dataset's prompts and on each value of every `extra` column.
+
+    The prompts are matched once; a scope takes the matched prompts whose value is its own on both
+    sides, in the same order `compare_pair` on the scope's rows would put them (the order of `sa`),
+    so the figures are the same to the bit (`tests/test_analysis_compare.py` checks it). Matching a
+    scope's rows anew cost most of the comparison at a million samples. Tables where a prompt
+    appears twice on one side go through `compare_pair` scope by scope.
+    """
+    scopes: list[tuple[str, object]] = [("all", None)]
+    for column in extra:
+        if sa[column].notna().any():
+            scopes += [(column, value) for value in sorted(sa[column].dropna().unique(), key=str)]
+    left = sa[sa["n"] > 0].set_index(list(MATCH_KEYS))
+    right = sb[sb["n"] > 0].set_index(list(MATCH_KEYS))
+    if not (left.index.is_unique and right.index.is_unique):
+        return [
+            (scope, value, compare_pair(*_scope_rows(sa, sb, scope, value), threshold, confidence))
+            for scope, value in scopes
+        ]
+    common = left.index.intersection(right.index)
+    matched_left, matched_right = left.loc[common], right.loc[common]
+    columns_left, columns_right = _columns(matched_left), _columns(matched_right)
+    out = []
+    for scope, value in scopes:
+        if scope == "all":
+            n_left, n_right, keep = len(left), len(right), np.ones(len(common), dtype=bool)
+        else:
+            n_left = int((left[scope] == value).sum())
+            n_right = int((right[scope] == value).sum())
+            keep = ((matched_left[scope] == value) & (matched_right[scope] == value)).to_numpy(bool)
+        n_common = int(keep.sum())
+        n_unmatched = n_left + n_right - 2 * n_common  # |union| - |common| of the scope's prompts
+        rows = _pair_rows(
+            {k: v[keep] for k, v in columns_left.items()},
+            {k: v[keep] for k, v in columns_right.items()},
+            n_unmatched,
+            threshold,
+            confidence,
+        )
+        out.append((scope, value, rows))
+    return out
+
+
+def _scope_rows(
+    sa: pd.DataFrame, sb: pd.DataFrame, scope: str, value: object
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of one scope on both sides."""
+    if scope == "all":
+        return sa, sb
+    return sa[sa[scope] == value], sb[sb[scope] == value]
 
 
 def compare_runs(
@@ -170,12 +250,7 @@ def compare_runs(
         for dataset, harmful in sorted(datasets, key=str):
             sa = ga[(ga[tidy.DATASET] == dataset) & (ga[tidy.HARMFUL] == harmful)]
             sb = gb[(gb[tidy.DATASET] == dataset) & (gb[tidy.HARMFUL] == harmful)]
-            scopes: list[tuple[str, object, pd.DataFrame, pd.DataFrame]] = [("all", None, sa, sb)]
-            for column in extra:
-                if sa[column].notna().any():
-                    for value in sorted(sa[column].dropna().unique(), key=str):
-                        scopes.append((column, value, sa[sa[column] == value], sb[sb[column] == value]))
-            for scope, value, pa, pb in scopes:
+            for scope, value, pair_rows in _scoped_pairs(sa, sb, extra, threshold, confidence):
                 label = {
                     "run_a": unit_name(ka),
                     "run_b": unit_name(kb),
@@ -184,7 +259,7 @@ def compare_runs(
                     "scope": scope,
                     "value": value,
                 }
-                rows += [{**label, **r} for r in compare_pair(pa, pb, threshold, confidence)]
+                rows += [{**label, **r} for r in pair_rows]
     table = pd.DataFrame(rows)
     if table.empty:
         return table

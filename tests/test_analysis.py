@@ -295,6 +295,26 @@ def test_spearman_against_scipy_and_bootstrap_seeded():
     assert stats._rank_corr(x[idx], y[idx]) == pytest.approx(direct)
 
 
+def test_spearman_interval_ranks_by_counting_equal_rankdata_and_sorting():
+    """The bootstrap's ranks by counting (`_resample_ranks`) are scipy's average ranks, bit for bit, and
+    the interval equals the one from sorting every resample (`_rank_corr`)."""
+    rng = np.random.default_rng(3)
+    for levels in (2, 7, 500):  # heavy ties, some ties, (almost) none
+        x = rng.integers(0, levels, size=300) / levels
+        idx = rng.integers(0, 300, size=(20, 300))
+        values, codes = np.unique(x, return_inverse=True)
+        assert np.array_equal(
+            stats._resample_ranks(codes.ravel(), len(values), idx), sps.rankdata(x[idx], axis=1)
+        )
+    x = rng.integers(0, 21, size=200) / 20
+    y = np.where(x > 0.5, x, 1 - x) + rng.integers(0, 3, size=200) / 40
+    got = stats.spearman_ci(x, y, 300, np.random.default_rng(4))
+    sorted_way = bootstrap.bootstrap_statistic(
+        200, lambda i: stats._rank_corr(x[i], y[i]), 300, np.random.default_rng(4)
+    )
+    assert (got["ci_low"], got["ci_high"]) == bootstrap.percentile_interval(sorted_way)
+
+
 def test_spearman_constant_input_is_nan():
     out = stats.spearman_ci(np.zeros(10), np.arange(10.0))
     assert np.isnan(out["rho"]) and out["n"] == 10

@@ -84,6 +84,50 @@ def test_compare_runs_pairs_prompts_and_scopes(verdict_frame):
     assert paired.compare_runs(prompts[prompts[tidy.RUN] == "a"]).empty
 
 
+def test_compare_runs_scopes_equal_compare_pair_on_each_scope(verdict_frame):
+    """`compare_runs` matches prompts once per dataset and masks each category; the figures must be,
+    to the bit, those of `compare_pair` run on each scope's own rows (the plain way): with prompts
+    in one run only, unscored prompts, prompts without a category and a prompt whose category
+    differs between runs."""
+    import pandas as pd
+
+    rng = np.random.default_rng(21)
+    frames = []
+    for run in ("a", "b", "c"):
+        spec = {
+            f"p{i}": list(rng.choice([R, R, R, P, C, None], size=6))
+            for i in range(40)
+            if not (run == "b" and i % 7 == 0)
+        }
+        spec["p3"] = [None] * 6  # unscored everywhere
+        cats = {f"p{i}": ["x", "y", None][i % 3] for i in range(40)}
+        if run == "c":
+            cats["p4"] = "y"  # "x" in the other runs
+        frames.append(verdict_frame(spec, run=run, categories=cats))
+    prompts = per_prompt.per_prompt(tidy.concat(frames))
+    table = paired.compare_runs(prompts)
+    expected = []
+    units = dict(list(prompts.groupby(list(paired.UNIT_KEYS), observed=True, sort=True)))
+    for (ka, ga), (kb, gb) in [
+        (x, y) for i, x in enumerate(units.items()) for y in list(units.items())[i + 1 :]
+    ]:
+        for scope, value in [("all", None), (tidy.CATEGORY, "x"), (tidy.CATEGORY, "y")]:
+            pa = ga if scope == "all" else ga[ga[tidy.CATEGORY] == value]
+            pb = gb if scope == "all" else gb[gb[tidy.CATEGORY] == value]
+            label = {
+                "run_a": paired.unit_name(ka),
+                "run_b": paired.unit_name(kb),
+                "scope": scope,
+                "value": value,
+            }
+            expected += [{**label, **r} for r in paired.compare_pair(pa, pb)]
+    expected = pd.DataFrame(expected)
+    assert len(table) == len(expected) == 3 * 3 * 4
+    got = table[expected.columns].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert set(table["n_unmatched"]) != {0}
+
+
 def test_study_against_offline_rejudge(study_two_judges):
     """The study's judge vs the offline judge on the same 17,520 responses: every prompt pairs."""
     prompts = per_prompt.per_prompt(study_two_judges)
