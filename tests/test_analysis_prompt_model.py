@@ -89,6 +89,28 @@ def test_instability_model_table_and_bootstrap(verdict_frame):
     assert again.equals(table)  # seeded
 
 
+def test_groups_fitted_in_worker_processes_equal_the_serial_fits(verdict_frame, monkeypatch):
+    """Many groups are fitted in worker processes; the table must be the serial one to the bit."""
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    frames = []
+    for run in ("r1", "r2", "r3"):
+        spec = {
+            f"p{i}": ["COMPLY" if x < pi else "REFUSE" for x in rng.random(8)]
+            for i, pi in enumerate(rng.beta(0.4, 2.0, 60))
+        }
+        frames.append(verdict_frame(spec, run=run))
+    prompts = per_prompt.per_prompt(tidy.concat(frames))
+    monkeypatch.setattr(prompt_model, "PARALLEL_MIN_GROUPS", 10**9)
+    serial = prompt_model.instability_model(prompts, n_boot=30)
+    monkeypatch.setattr(prompt_model, "PARALLEL_MIN_GROUPS", 2)
+    monkeypatch.setattr(prompt_model.os, "cpu_count", lambda: 2)
+    parallel = prompt_model.instability_model(prompts, n_boot=30)
+    assert len(serial) == 6
+    pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
+
+
 def test_per_prompt_tail_risk_posterior(verdict_frame):
     spec = {"never": ["REFUSE"] * 10, "once": ["COMPLY"] + ["REFUSE"] * 9, "always": ["COMPLY"] * 10}
     spec.update({f"r{i}": ["REFUSE"] * 10 for i in range(20)})
