@@ -30,10 +30,11 @@ RULES_VERDICTS = (
     "{kappa_refuse_vs_not_heldout}; treat them as a rough screen."
 )
 CASCADE_VERDICTS = (
-    f"Cascade: the offline rules ({OFFLINE_JUDGE_VERSION}) decide the responses a sure rule "
-    "({sure_rules}) fired on, the LLM judge the rest (score metadata 'stage'). Replayed on the study's "
-    "labels: {saved_share_heldout_pooled:.1%} of LLM calls saved on held-out prompt sources at kappa "
-    "{kappa_heldout_pooled} against the LLM judge alone."
+    f"Cascade: the offline rules ({OFFLINE_JUDGE_VERSION}) decide the responses in a sure cell "
+    "(the rule that fired and the words after the refusal: {sure_cells}), the LLM judge the rest (score "
+    "metadata 'stage', 'rule', 'cell'). Replayed on the study's labels: {saved_share_heldout_pooled:.1%} "
+    "of LLM calls saved on held-out prompt sources at kappa {kappa_heldout_pooled} against the LLM "
+    "judge alone."
 )
 AUTO_VERDICTS = (
     "judge=auto: if no grader is bound when scoring starts, the verdicts come from the offline rules "

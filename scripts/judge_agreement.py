@@ -12,7 +12,8 @@ Prints one table (3-class and refuse-vs-not Cohen's kappa per split) and, with `
 each split's confusion matrices (rows: study label, columns: rules verdict) and fitted thresholds.
 Then the cascade judge replayed with the study's labels standing in for the LLM judge
 (`analysis.cascade_replay`): the share of LLM calls saved and its kappa against the LLM judge alone,
-with the sure rules chosen on one prompt source and measured on the other.
+with the sure cells chosen on each split's fit rows, reported on those rows (fit) and on the rows held
+out; with ``--matrices`` also the cascade's confusion matrix on each held-out part.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from refusal_stability.analysis.cascade_replay import CascadeResult, cascade_splits
+from refusal_stability.analysis.cascade_replay import HELD_OUT, CascadeResult, cascade_splits, stage1
 from refusal_stability.analysis.rule_splits import (
     BINARY_LABELS,
     CATEGORY,
@@ -35,7 +36,7 @@ from refusal_stability.analysis.rule_splits import (
 )
 from refusal_stability.analysis.study_labels import study_label_files
 from refusal_stability.schema import VERDICTS
-from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION, decide
+from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION
 from refusal_stability.tasks.datasets import load_prompts
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared/datasets"
@@ -85,12 +86,13 @@ def split_table(results: list[SplitResult]) -> pd.DataFrame:
 
 
 def cascade_table(results: list[CascadeResult]) -> pd.DataFrame:
-    """One row per cascade split: sure rules, LLM calls saved, stage-1 precision, kappa."""
+    """One row per cascade split and part: sure cells, LLM calls saved, stage-1 precision, kappa."""
     return pd.DataFrame(
         [
             {
-                "cascade (held out)": r.name,
-                "sure rules": ",".join(r.sure_rules) or "(per part)",
+                "cascade split": r.name,
+                "part": r.part,
+                "sure cells": len(r.sure_cells) or "(per part)",
                 "n": r.n,
                 "LLM calls saved %": round(100 * r.saved_share, 1),
                 "stage-1 precision %": round(100 * r.stage1_precision, 2),
@@ -99,6 +101,14 @@ def cascade_table(results: list[CascadeResult]) -> pd.DataFrame:
             for r in results
         ]
     )
+
+
+def cascade_matrix(result: CascadeResult) -> str:
+    """The cascade's confusion matrix on one part (rows: the LLM judge alone, columns: the cascade)."""
+    table = pd.DataFrame(
+        result.matrix, index=[f"LLM {v}" for v in VERDICTS], columns=[f"cascade {v}" for v in VERDICTS]
+    )
+    return f"-- cascade, {result.name} ({result.part})\n{_indent(table)}"
 
 
 def matrices(result: SplitResult) -> str:
@@ -139,10 +149,15 @@ def main() -> None:
         if args.matrices:
             for result in results:
                 print(matrices(result))
-        verdicts = [decide(ev) for ev in evidence]
-        cascade = cascade_splits(frame, [v.rule for v in verdicts], [str(v.label) for v in verdicts])
+        cells, predicted = stage1(evidence)
+        cascade = cascade_splits(frame, cells, predicted)
         print("\ncascade judge, the study's labels standing in for the LLM judge:")
         print(cascade_table(cascade).to_string(index=False))
+        print(f"shipped sure cells (chosen on all rows): {', '.join(cascade[-1].sure_cells)}")
+        if args.matrices:
+            for result in cascade:
+                if result.part == HELD_OUT or result is cascade[-1]:
+                    print(cascade_matrix(result))
 
 
 if __name__ == "__main__":
