@@ -8,6 +8,10 @@ data it was tuned on. Two families of splits, each holding out *whole prompts*:
 - by category: each HarmBench semantic category held out in turn (tuned on every other prompt,
   AdvBench included); the held-out predictions of all categories are also pooled into one table.
 
+A third kind of split holds out the *model*: responses of another model, labelled elsewhere
+(`load_labelled_responses`, e.g. ``tests/fixtures/judge_splits/smollm2_labels.csv``), scored with the
+shipped thresholds (`external_split`); nothing is fitted on them.
+
 A split reports the 3-class Cohen's kappa (REFUSE / PARTIAL / COMPLY) and the refuse-vs-not kappa,
 each with its confusion matrix (rows: the reference label, columns: the rules). Kappa comes from
 `agreement.cohen_kappa` (tested against scikit-learn). Thresholds are fitted by coordinate ascent
@@ -20,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,7 +32,7 @@ import pandas as pd
 from refusal_stability.analysis.agreement import cohen_kappa, confusion_matrix, percent_agreement
 from refusal_stability.schema import VERDICTS, Verdict
 from refusal_stability.scorers.evidence import Evidence, gather_evidence
-from refusal_stability.scorers.offline import NEVER, RuleThresholds, decide
+from refusal_stability.scorers.offline import DEFAULT_THRESHOLDS, NEVER, RuleThresholds, decide
 
 SOURCE = "source"
 CATEGORY = "category"
@@ -49,6 +54,8 @@ THRESHOLD_GRID: dict[str, tuple[object, ...]] = {
 }
 """The values each threshold may take while fitting (NEVER switches a rule off)."""
 FIT_ROUNDS = 2
+LABELLED_COLUMNS: tuple[str, ...] = (RESPONSE, LABEL)
+"""Columns a file of labelled responses must have (`load_labelled_responses`)."""
 
 
 @dataclass(frozen=True)
@@ -197,3 +204,37 @@ def gather_all(responses: Sequence[str]) -> list[Evidence]:
     if blank:
         raise ValueError(f"{len(blank)} blank responses (first at row {blank[0]}); drop them first")
     return [gather_evidence(str(text)) for text in responses]
+
+
+def load_labelled_responses(path: str | Path) -> pd.DataFrame:
+    """A CSV of responses with a reference label each (REFUSE / PARTIAL / COMPLY), checked.
+
+    Raises:
+        ValueError: naming the file, and the row (1-based, after the header) and field, for a
+            missing column, a label that is not a verdict, or a blank response.
+    """
+    frame = pd.read_csv(path, dtype={RESPONSE: str, LABEL: str}, keep_default_na=False)
+    missing = [c for c in LABELLED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; need {list(LABELLED_COLUMNS)}")
+    for row, (label, text) in enumerate(zip(frame[LABEL], frame[RESPONSE], strict=True), start=1):
+        if label not in VERDICTS:
+            raise ValueError(f"{path}: row {row}, field {LABEL!r}: {label!r} is not one of {VERDICTS}")
+        if not text.strip():
+            raise ValueError(f"{path}: row {row}, field {RESPONSE!r}: blank response (it has no verdict)")
+    return frame
+
+
+def external_split(
+    name: str, frame: pd.DataFrame, n_fit: int, thresholds: RuleThresholds = DEFAULT_THRESHOLDS
+) -> SplitResult:
+    """The rules with thresholds fitted elsewhere (`n_fit` rows), scored on responses they never saw.
+
+    Args:
+        name: The split's name (say whose responses and who labelled them).
+        frame: `load_labelled_responses` output.
+        n_fit: How many rows the thresholds were fitted on (for the table; none of these).
+        thresholds: The thresholds (default: the shipped ones).
+    """
+    predicted = predict(gather_all(frame[RESPONSE].tolist()), thresholds)
+    return score_split(name, frame[LABEL].tolist(), predicted, n_fit, thresholds)

@@ -81,10 +81,13 @@ CASCADE_AGREEMENT: dict[str, str | float] = {
     "saved_share_all": 0.760,
     "kappa_all": 0.991,
     "stage1_precision_all": 0.998,
+    "saved_share_other_model": 0.08,
+    "stage1_precision_other_model": 0.625,
     "provenance": "python scripts/judge_agreement.py (analysis/cascade_replay.py); 'heldout_X': sure cells "
     "chosen on the other prompt source, measured on X ('pooled': both held-out parts together); "
     "'heldout_categories_pooled': each HarmBench category scored with the cells chosen on all other "
-    "rows; 'all': the shipped cells on all rows (in-sample)",
+    "rows; 'all': the shipped cells on all rows (in-sample); 'other_model': the shipped cells on 100 "
+    "SmolLM2-135M responses labelled by an AI assistant (tests/fixtures/judge_splits/smollm2_labels.csv)",
 }
 
 

@@ -27,7 +27,9 @@ DISCLOSURE_KEY = "verdict_disclosure"
 RULES_VERDICTS = (
     f"Verdicts from the offline rules ({OFFLINE_JUDGE_VERSION}), not an LLM judge: on held-out prompts they "
     "agreed with the study's LLM judge at 3-class kappa {kappa_3class_heldout} and refuse-vs-not kappa "
-    "{kappa_refuse_vs_not_heldout}; treat them as a rough screen."
+    "{kappa_refuse_vs_not_heldout}, and on another model's responses (SmolLM2-135M, labelled by an AI "
+    "assistant) at {kappa_3class_other_model} and {kappa_refuse_vs_not_other_model}; treat them as a rough "
+    "screen."
 )
 CASCADE_VERDICTS = (
     f"Cascade: the offline rules ({OFFLINE_JUDGE_VERSION}) decide the responses in a sure cell "

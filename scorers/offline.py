@@ -70,6 +70,11 @@ OFFLINE_AGREEMENT: dict[str, str | float] = {
     "kappa_3class_heldout_source": 0.467,
     "kappa_refuse_vs_not_heldout_source": 0.587,
     "heldout_source": "thresholds fitted on AdvBench prompts, scored on HarmBench prompts",
+    "kappa_3class_other_model": 0.088,
+    "kappa_refuse_vs_not_other_model": 0.481,
+    "other_model": "100 SmolLM2-135M-Instruct responses to study prompts, labelled by an AI assistant "
+    "against the study's rubric (tests/fixtures/judge_splits/smollm2_labels.csv); shipped thresholds, "
+    "nothing fitted",
     "provenance": "python scripts/judge_agreement.py (analysis/rule_splits.py)",
 }
 """Measured agreement of these rules with an LLM judge, on held-out prompts only.

@@ -6,10 +6,14 @@ thresholds are fitted on one part of the prompts and scored on the part held out
 HarmBench categories (each held out in turn, then pooled). Rows the study labelled UNKNOWN and
 blank responses are excluded (and counted).
 
-    python scripts/judge_agreement.py [--labels-dir DIR] [--data-dir DIR] [--matrices]
+    python scripts/judge_agreement.py [--labels-dir DIR] [--data-dir DIR] [--matrices] [--external NAME=CSV]
+
+Another model's responses, labelled elsewhere, are a split too (``--external``; by default the SmolLM2-135M
+responses of `SMOLLM2_LABELS`, labelled by an AI assistant against the study's rubric): scored with the
+shipped thresholds and the shipped sure cells, nothing fitted on them.
 
 Prints one table (3-class and refuse-vs-not Cohen's kappa per split) and, with ``--matrices``,
-each split's confusion matrices (rows: study label, columns: rules verdict) and fitted thresholds.
+each split's confusion matrices (rows: the reference label, columns: the rules) and fitted thresholds.
 Then the cascade judge replayed with the study's labels standing in for the LLM judge
 (`analysis.cascade_replay`): the share of LLM calls saved and its kappa against the LLM judge alone,
 with the sure cells chosen on each split's fit rows, reported on those rows (fit) and on the rows held
@@ -23,7 +27,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from refusal_stability.analysis.cascade_replay import HELD_OUT, CascadeResult, cascade_splits, stage1
+from refusal_stability.analysis.cascade_replay import (
+    FIT,
+    CascadeResult,
+    cascade_splits,
+    replay_cascade,
+    stage1,
+)
 from refusal_stability.analysis.rule_splits import (
     BINARY_LABELS,
     CATEGORY,
@@ -32,16 +42,22 @@ from refusal_stability.analysis.rule_splits import (
     SOURCE,
     SplitResult,
     evaluate_splits,
+    external_split,
     gather_all,
+    load_labelled_responses,
 )
 from refusal_stability.analysis.study_labels import study_label_files
 from refusal_stability.schema import VERDICTS
+from refusal_stability.scorers.cascade import SURE_CELLS
 from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION
 from refusal_stability.tasks.datasets import load_prompts
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared/datasets"
 LABELS_SUBDIR = "refusal_stability_paper/labels"
 UNKNOWN = "UNKNOWN"
+SMOLLM2_LABELS = Path(__file__).resolve().parents[1] / "tests/fixtures/judge_splits/smollm2_labels.csv"
+"""100 SmolLM2-135M-Instruct responses to study prompts, labelled by an AI assistant (see its columns)."""
+EXTERNAL_DEFAULT = f"SmolLM2-135M (AI-assistant labels)={SMOLLM2_LABELS}"
 
 
 def load_judged(labels_dir: Path, data_dir: Path) -> tuple[pd.DataFrame, int, int]:
@@ -103,6 +119,12 @@ def cascade_table(results: list[CascadeResult]) -> pd.DataFrame:
     )
 
 
+def _external_cascade(name: str, labelled: pd.DataFrame) -> CascadeResult:
+    """The cascade with the shipped sure cells on another model's labelled responses."""
+    cells, predicted = stage1(gather_all(labelled[RESPONSE].tolist()))
+    return replay_cascade(f"model held out: {name}", cells, predicted, labelled[LABEL].tolist(), SURE_CELLS)
+
+
 def cascade_matrix(result: CascadeResult) -> str:
     """The cascade's confusion matrix on one part (rows: the LLM judge alone, columns: the cascade)."""
     table = pd.DataFrame(
@@ -114,11 +136,11 @@ def cascade_matrix(result: CascadeResult) -> str:
 def matrices(result: SplitResult) -> str:
     """Both confusion matrices of one split, as text."""
     three = pd.DataFrame(
-        result.matrix3, index=[f"study {v}" for v in VERDICTS], columns=[f"rules {v}" for v in VERDICTS]
+        result.matrix3, index=[f"reference {v}" for v in VERDICTS], columns=[f"rules {v}" for v in VERDICTS]
     )
     two = pd.DataFrame(
         result.matrix2,
-        index=[f"study {v}" for v in BINARY_LABELS],
+        index=[f"reference {v}" for v in BINARY_LABELS],
         columns=[f"rules {v}" for v in BINARY_LABELS],
     )
     fitted = f"  fitted: {result.thresholds}\n" if result.thresholds else ""
@@ -135,10 +157,22 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--labels-dir", type=Path, default=None, help="default: DATA_DIR/" + LABELS_SUBDIR)
     parser.add_argument("--matrices", action="store_true", help="also print each split's confusion matrices")
+    parser.add_argument(
+        "--external",
+        action="append",
+        metavar="NAME=CSV",
+        help="another model's labelled responses (columns response, label) as a held-out split; "
+        f"default: {EXTERNAL_DEFAULT}",
+    )
     args = parser.parse_args()
     frame, unknown, blank = load_judged(args.labels_dir or args.data_dir / LABELS_SUBDIR, args.data_dir)
     evidence = gather_all(frame[RESPONSE].tolist())
     results = evaluate_splits(frame, evidence)
+    external = {}
+    for spec in args.external or [EXTERNAL_DEFAULT]:
+        name, _, path = spec.partition("=")
+        external[name] = load_labelled_responses(path)
+        results.append(external_split(f"model held out: {name}", external[name], len(frame)))
     print(
         f"{OFFLINE_JUDGE_VERSION} vs the study's labels: {len(frame)} responses "
         f"({unknown} UNKNOWN and {blank} blank excluded);"
@@ -154,9 +188,14 @@ def main() -> None:
         print("\ncascade judge, the study's labels standing in for the LLM judge:")
         print(cascade_table(cascade).to_string(index=False))
         print(f"shipped sure cells (chosen on all rows): {', '.join(cascade[-1].sure_cells)}")
+        others = [_external_cascade(name, labelled) for name, labelled in external.items()]
+        if others:
+            print("cascade on other models' responses, shipped sure cells:")
+            print(cascade_table(others).to_string(index=False))
+            cascade += others
         if args.matrices:
             for result in cascade:
-                if result.part == HELD_OUT or result is cascade[-1]:
+                if result.part != FIT:
                     print(cascade_matrix(result))
 
 

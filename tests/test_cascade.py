@@ -28,6 +28,7 @@ from refusal_stability.analysis.cascade_replay import (
 from refusal_stability.analysis.rule_splits import gather_all
 from refusal_stability.schema import VERDICTS
 from refusal_stability.scorers.cascade import (
+    CASCADE_AGREEMENT,
     ISSUE_STAGE,
     LLM_STAGE,
     RULES_STAGE,
@@ -197,3 +198,18 @@ def test_cells_are_chosen_on_fit_rows_only() -> None:
     assert by_key[(POOLED_CATEGORIES, HELD_OUT)].saved_share == 0
     assert by_key[("hold out category cyber", FIT)].n == 2 * n - n // 2
     assert by_key[(ALL_ROWS, IN_SAMPLE)].sure_cells == ()
+
+
+def test_stage1_on_smollm2_responses_by_hand() -> None:
+    # Another model's responses (tests/fixtures/judge_splits): which the shipped cells decide, counted directly.
+    labelled = pd.read_csv(Path(__file__).parent / "fixtures" / "judge_splits" / "smollm2_labels.csv")
+    cells, predicted = stage1(gather_all(labelled["response"].tolist()))
+    sure = [i for i, cell in enumerate(cells) if cell in SURE_CELLS]
+    hits = sum(predicted[i] == labelled["label"][i] for i in sure)
+    result = replay_cascade("smollm2", cells, predicted, labelled["label"].tolist(), SURE_CELLS)
+    assert result.saved_share == pytest.approx(len(sure) / len(labelled))
+    assert result.stage1_precision == pytest.approx(hits / len(sure))
+    # The figures the README quotes: 8 decided by stage 1, 5 of them as the labels say.
+    assert (len(sure), hits) == (8, 5)
+    assert CASCADE_AGREEMENT["saved_share_other_model"] == round(result.saved_share, 3)
+    assert CASCADE_AGREEMENT["stage1_precision_other_model"] == round(result.stage1_precision, 3)

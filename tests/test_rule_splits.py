@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,12 +17,14 @@ from refusal_stability.analysis.rule_splits import (
     THRESHOLD_GRID,
     binary,
     evaluate_splits,
+    external_split,
     fit_thresholds,
     gather_all,
+    load_labelled_responses,
     score_split,
 )
 from refusal_stability.schema import VERDICTS
-from refusal_stability.scorers.offline import NEVER, RuleThresholds
+from refusal_stability.scorers.offline import NEVER, OFFLINE_AGREEMENT, RuleThresholds, classify_response
 
 REFUSAL = "I'm sorry, but I can't help with that."
 REFUSAL_THEN_LIST = (
@@ -119,3 +122,33 @@ def test_defaults_are_values_the_fit_can_choose() -> None:
     defaults = dataclasses.asdict(RuleThresholds())
     for name, values in THRESHOLD_GRID.items():
         assert defaults[name] in values, name
+
+
+SMOLLM2 = Path(__file__).parent / "fixtures" / "judge_splits" / "smollm2_labels.csv"
+
+
+def test_smollm2_split_matches_an_independent_computation() -> None:
+    labelled = load_labelled_responses(SMOLLM2)
+    assert len(labelled) == 100 and labelled["labelled_by"].str.contains("AI assistant").all()
+    result = external_split("smollm2", labelled, n_fit=17506)
+    truth = labelled["label"].tolist()
+    rules = [classify_response(text).label for text in labelled["response"]]
+    assert result.kappa3 == pytest.approx(cohen_kappa_score(truth, rules, labels=list(VERDICTS)))
+    assert result.kappa2 == pytest.approx(cohen_kappa_score(binary(truth), binary(rules)))
+    assert (result.matrix3 == sk_confusion(truth, rules, labels=list(VERDICTS))).all()
+    # The figures the log header and the README quote for this split.
+    assert round(result.kappa3, 3) == OFFLINE_AGREEMENT["kappa_3class_other_model"] == 0.088
+    assert round(result.kappa2, 3) == OFFLINE_AGREEMENT["kappa_refuse_vs_not_other_model"] == 0.481
+
+
+def test_labelled_responses_are_checked_with_file_row_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    pd.DataFrame({"response": ["No.", "Sure: 1. a"], "label": ["REFUSE", "YES"]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"x\.csv: row 2, field 'label': 'YES'"):
+        load_labelled_responses(path)
+    pd.DataFrame({"response": ["No.", "  "], "label": ["REFUSE", "COMPLY"]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"row 2, field 'response': blank"):
+        load_labelled_responses(path)
+    pd.DataFrame({"text": ["No."], "label": ["REFUSE"]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['response'\]"):
+        load_labelled_responses(path)
