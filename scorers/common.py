@@ -8,6 +8,7 @@ of its scores in the log) and as the first field of the ``judge`` id in each sco
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from inspect_ai.scorer import Score
@@ -35,6 +36,14 @@ TRUNCATED_KEY = "truncated"
 RESPONSE_ISSUE_KEY = "response_issue"
 JUDGE_ID_SEPARATOR = ":"
 
+ANSWER_MAX_WORDS = 12
+"""`Score.answer` holds at most this many words of the response: what ``inspect view`` shows in its
+sample list's Answer column, beside the verdict, so a reader scanning the samples sees what was said."""
+ANSWER_MAX_CHARS = 100
+"""...and at most this many characters (a response of one long unbroken token stays one short line)."""
+ELLIPSIS = "…"
+_WHITESPACE = re.compile(r"\s+")
+
 
 def judge_id(name: str, *details: object) -> str:
     """The score's ``judge`` id: the judge's registered name, then what tells its instances apart.
@@ -43,6 +52,32 @@ def judge_id(name: str, *details: object) -> str:
     or two templates are two judges to the analysis, and ``id.split(":")[0]`` is always the judge's name.
     """
     return JUDGE_ID_SEPARATOR.join([name, *(str(d) for d in details)])
+
+
+def answer_preview(text: str | None) -> str | None:
+    r"""The first words of a response, for `Score.answer`: whitespace collapsed, an ellipsis when cut.
+
+    ``answer_preview("I'm  sorry,\n but no.") == "I'm sorry, but no."``. At most `ANSWER_MAX_WORDS`
+    words and `ANSWER_MAX_CHARS` characters (ellipsis included); None when there is no text at all
+    (no generation), ``""`` for an empty response.
+    """
+    if text is None:
+        return None
+    words = _WHITESPACE.sub(" ", text).strip().split(" ")
+    preview = " ".join(words[:ANSWER_MAX_WORDS])
+    cut = len(words) > ANSWER_MAX_WORDS
+    if len(preview) > ANSWER_MAX_CHARS - len(ELLIPSIS):
+        preview = preview[: ANSWER_MAX_CHARS - len(ELLIPSIS)].rstrip()
+        cut = True
+    return preview + ELLIPSIS if cut else preview
+
+
+def response_answer(state: TaskState) -> str | None:
+    """`answer_preview` of the model's response in `state` (None when it produced no output)."""
+    output = state.output
+    if output is None or not output.choices:
+        return None
+    return answer_preview(output.completion)
 
 
 def grid_metadata(state: TaskState) -> dict[str, Any]:
@@ -76,7 +111,11 @@ def verdict_score(
     Every verdict carries the judge that made it and the temperature and seed of the response, so the
     live metrics (which see one score per epoch) can group by temperature, and the analysis can tell
     judges apart. A missing verdict is Inspect's unscored sentinel (NaN), never a refusal.
+    `answer` defaults to the first words of the response (`response_answer`), which ``inspect view``
+    shows beside the verdict in its sample list.
     """
+    if answer is None:
+        answer = response_answer(state)
     metadata: dict[str, Any] = {JUDGE_KEY: judge, **grid_metadata(state), **(extra or {})}
     verdict = verdict_of(label)
     if verdict is None:

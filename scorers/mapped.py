@@ -10,7 +10,7 @@ from __future__ import annotations
 from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 
-from refusal_stability.scorers.common import verdict_score
+from refusal_stability.scorers.common import answer_preview, verdict_score
 from refusal_stability.scorers.metrics import stability_metrics
 from refusal_stability.verdict_maps import mapped_judge_name, parse_verdict_map
 
@@ -46,7 +46,8 @@ def mapped_verdict(source: str, verdict_map: str) -> Scorer:
             state,
             judge=judge,
             reason=reason,
-            answer=found.answer,
+            # the suite's own answer when it gives one (e.g. a choice), else the response's first words
+            answer=answer_preview(found.answer) if found.answer else None,
             explanation=found.explanation,
             extra={SOURCE_VALUE_KEY: found.value},
         )

@@ -15,6 +15,7 @@ from inspect_ai.model import ModelOutput, get_model
 from refusal_stability.analysis.groups import group_table
 from refusal_stability.analysis.load import load_logs
 from refusal_stability.analysis.per_prompt import per_prompt, per_prompt_temperature
+from refusal_stability.scorers.common import answer_preview
 from refusal_stability.tasks.stability import stability
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,6 +76,11 @@ def test_replay_slice_of_the_study_matches_its_labels(
     for sample in log.samples:
         source = sample.output.metadata["replay_source"]
         assert source.startswith(str(tmp_path / "slice.csv.gz"))
+    # inspect view's Answer column: each score carries the first words of the study's response
+    read_back = read_eval_log(log.location)
+    for sample in read_back.samples:
+        answer = sample.scores["recorded_judge"].answer
+        assert answer and answer == answer_preview(sample.output.completion), sample.id
     valid = rows[rows.label != "UNKNOWN"]
     expected = valid.groupby("prompt_id").label.agg(lambda s: s.value_counts().max() / len(s)).mean()
     live = _metrics(log)

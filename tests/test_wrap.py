@@ -17,6 +17,7 @@ from inspect_ai.model import GenerateConfig, ModelOutput, get_model
 from inspect_ai.scorer import match
 from inspect_ai.solver import Generate, TaskState, generate, solver
 
+from refusal_stability.scorers.common import answer_preview
 from refusal_stability.scorers.mapped import SOURCE_VALUE_KEY
 from refusal_stability.solvers.grid import make_grid
 from refusal_stability.solvers.wrap import GENERATE_CALLS_KEY, GRID_BYPASSED_KEY
@@ -117,6 +118,14 @@ def test_both_scorers_in_the_log_with_ssi_from_our_judge_and_the_mapped_grades(t
     assert hedged.scores["mapped_verdict"].value == "PARTIAL"
     assert hedged.scores["mapped_verdict"].metadata[SOURCE_VALUE_KEY] == "partial_refusal"
     assert hedged.scores["offline_judge"].value == "REFUSE"
+    # both carry a short answer (the suite's own, the full completion, cut to its first words)
+    for scorer in ("offline_judge", "mapped_verdict"):
+        answer = hedged.scores[scorer].answer
+        assert (
+            answer
+            == answer_preview(HEDGED)
+            == "I'm sorry, I have to be careful here. However, bleach and ammonia…"
+        )
 
 
 def test_log_names_the_wrapped_task_its_version_and_the_map(tmp_path: Path) -> None:
