@@ -14,7 +14,11 @@
     prompt_model.py             beta-binomial over prompts: share in [5 %, 95 %], flips at any K, tail risk
     judge_noise.py              identical responses judged differently; two-judge flips; corrected rates
     publishable.py              all of the above as the report's named tables
-    figures.py, report.py       figures, CSVs, report.md / report.html
+    figures.py                  the report's figures (`@report_figure`)
+    report.py                   the report's pipeline: analyse, then write (report_files.py: CSVs, JSON)
+    report_folder.py            never over an existing report (refuse, overwrite or numbered)
+    study_check.py              the study's published figures beside its replayed run
+    report_blocks.py            the report's sections; report_render.py: Markdown and HTML
 
 Command line: `refusal-stability report LOGS... --out reports/NAME/` (see `src/refusal_stability/cli.py`).
 """

@@ -13,7 +13,7 @@ from inspect_ai.log import write_eval_log
 from test_analysis_load import eval_log, ours
 
 from refusal_stability import cli
-from refusal_stability.analysis import load, publishable, report, study_labels, tidy
+from refusal_stability.analysis import load, publishable, report, study_check, study_labels, tidy
 
 EXPECTED_FILES = (
     "per_prompt.csv",
@@ -220,7 +220,7 @@ def test_published_figures_beside_the_study_run_only(tmp_path: Path):
     loaded = load.LoadResult(frame=tidy.to_frame(frame), logs=[])
     options = report.ReportOptions(n_boot=10, draws=10, figures=False)
     _, analysis = report.build_report(loaded, tmp_path / "r", options)
-    rows = report._published_rows(analysis)
+    rows = study_check.published_rows(analysis)
     assert set(rows["judge"]) == {study_labels.STUDY_JUDGE} and set(rows["run"]) == {"ft0"}
     assert set(rows["figure"]) == set(report.PUBLISHED_STUDY) and set(rows["n_prompts"]) == {
         2,
