@@ -3,6 +3,7 @@
 `build_report` runs every step (per prompt -> per group -> statistics -> single-shot -> runs ->
 figures) and writes:
 
+    summary.csv                  the opening summary's numbers, one row per run / dataset / judge / half
     per_prompt.csv               one row per prompt (run, model, dataset, judge): SSI, flip, rates
     per_prompt_temperature.csv   the same within each temperature
     groups.csv                   per run / model / dataset / judge / harmful: overall, by category,
@@ -29,6 +30,7 @@ is the pipeline (load -> compute -> write); each of its other concerns has its o
     report_folder.py   the output-folder policy (`prepare_out_dir`, `OutputExistsError`)
     report_files.py    the CSVs and statistics.json
     study_check.py     the published figures beside runs on dataset `paper` judged `recorded`
+    report_summary.py  the opening summary: each unit's numbers (summary.csv), then in sentences
     report_blocks.py   the report's sections and tables as (kind, content) blocks
     report_render.py   the blocks as Markdown and as self-contained HTML
 
@@ -66,6 +68,7 @@ from refusal_stability.analysis.report_blocks import assembly_blocks, report_blo
 from refusal_stability.analysis.report_files import write_tables
 from refusal_stability.analysis.report_folder import OutputExistsError, prepare_out_dir
 from refusal_stability.analysis.report_render import render_html, render_markdown
+from refusal_stability.analysis.report_summary import summary_table
 from refusal_stability.analysis.study_check import PUBLISHED_STUDY, STUDY_RULE, is_study_run
 from refusal_stability.schema import UNSTABLE_THRESHOLD
 
@@ -122,6 +125,8 @@ class Analysis:
     """The engine's non-determinism floor (empty when the logs hold no engine repeat)."""
     publishable: dict[str, pd.DataFrame] = field(default_factory=dict)
     """The statistics to publish (`publishable.publishable_tables`), by table name."""
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The opening summary's numbers, one row per unit (`report_summary.summary_table`)."""
 
 
 def analyse(frame: pd.DataFrame, options: ReportOptions) -> Analysis:
@@ -220,9 +225,11 @@ def build_report(
     analysis.engine = engine_floor(_judges_kept(loaded.frame, options), _judges_kept(loaded.repeats, options))
     figure_paths = _figures(analysis, options, out_dir / "figures") if options.figures else []
     analysis.timings["figures"] = time.perf_counter() - start
+    analysis.summary = summary_table(analysis)
     write_tables(analysis, loaded, out_dir)
-    blocks = report_blocks(analysis, loaded, options, figure_paths, sources)
-    blocks[2:2] = assembly_blocks(parts, loaded.frame)
+    blocks = report_blocks(
+        analysis, loaded, options, figure_paths, sources, assembly_blocks(parts, loaded.frame)
+    )
     (out_dir / "report.md").write_text(render_markdown(blocks, out_dir), encoding="utf-8")
     (out_dir / "report.html").write_text(render_html(blocks, options.title), encoding="utf-8")
     return out_dir, analysis
@@ -233,7 +240,7 @@ def _judges_kept(frame: pd.DataFrame, options: ReportOptions) -> pd.DataFrame:
     return frame[frame[tidy.JUDGE].isin(options.judges)] if options.judges else frame
 
 
-def _figures(analysis: Analysis, options: ReportOptions, out: Path) -> list[tuple[str, Path]]:
-    """Draw every figure registered in `figures.REPORT_FIGURES`; return (caption, PNG path) pairs."""
+def _figures(analysis: Analysis, options: ReportOptions, out: Path) -> list[tuple[str, str, Path]]:
+    """Draw every figure registered in `figures.REPORT_FIGURES`; return (name, caption, PNG path) triples."""
     made = [(caption, draw(*args(analysis, options), out)) for caption, args, draw in figures.REPORT_FIGURES]
-    return [(caption, paths[0]) for caption, paths in made if paths]
+    return [(paths[0].stem, caption, paths[0]) for caption, paths in made if paths]

@@ -6,10 +6,8 @@ orders and explains them (`report_render` formats them).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +16,8 @@ import pandas as pd
 from refusal_stability.analysis import adaptive, groups, per_prompt, publishable, single_shot, tidy
 from refusal_stability.analysis.load import LoadResult
 from refusal_stability.analysis.merge import RunParts
+from refusal_stability.analysis.report_render import with_interval
+from refusal_stability.analysis.report_summary import summary_sentences, unit_title
 from refusal_stability.analysis.study_check import STUDY_RULE, published_rows
 from refusal_stability.schema import (
     BENIGN_PCT_REFUSE,
@@ -31,6 +31,17 @@ from refusal_stability.scorers.offline import OFFLINE_AGREEMENT
 
 if TYPE_CHECKING:
     from refusal_stability.analysis.report import Analysis, ReportOptions
+
+UNCATEGORIZED = "uncategorized"
+"""How prompts without a category are named in tables and figures (they are a group, not dropped)."""
+ABLATION_NAMES: dict[str, str] = {
+    "mean_ssi_partial_as_comply": "mean SSI, PARTIAL = COMPLY",
+    "mean_ssi_partial_as_refuse": "mean SSI, PARTIAL = REFUSE",
+    "pct_unstable_partial_as_comply": "% unstable, PARTIAL = COMPLY",
+    "pct_unstable_partial_as_refuse": "% unstable, PARTIAL = REFUSE",
+    "pct_flipped_partial_as_comply": "% flipped, PARTIAL = COMPLY",
+    "pct_flipped_partial_as_refuse": "% flipped, PARTIAL = REFUSE",
+}
 
 
 def rules_caveat(judges: Sequence[str]) -> str | None:
@@ -57,36 +68,98 @@ def rules_caveat(judges: Sequence[str]) -> str | None:
     )
 
 
+FIGURE_SECTIONS: dict[str, str] = {
+    "ssi_histogram": "headline",
+    "model_comparison": "headline",
+    "temperature_effect": "temperature",
+    "flip_rate": "temperature",
+    "stability_vs_compliance": "compliance",
+    "samples_needed": "single_shot",
+    "category_instability": "category",
+    "run_spread": "runs",
+}
+"""The section each figure is shown in, beside the numbers it draws (by the figure's file name);
+a figure not named here is shown at the end, under "Other figures"."""
+
+Block = tuple[str, Any]
+
+
+def _keys_shown(table: pd.DataFrame) -> list[str]:
+    """The unit columns of a table, without `model` where it repeats `run` on every row."""
+    keys = [k for k in groups.GROUP_KEYS if k in table]
+    if tidy.MODEL in keys and (table[tidy.MODEL].astype(str) == table[tidy.RUN].astype(str)).all():
+        keys.remove(tidy.MODEL)
+    return keys
+
+
+def _section(heading: str, figures: Sequence[tuple[str, Path]], numbers: list[Block]) -> list[Block]:
+    """A section: its heading, then its figures beside its tables and notes (or the numbers alone)."""
+    if not figures:
+        return [("h2", heading), *numbers]
+    return [("h2", heading), ("pair", (list(figures), numbers))]
+
+
+def _options_list(options: ReportOptions, sources: Sequence[str]) -> list[str]:
+    """The settings the report was made with, one readable line each."""
+    judges = ", ".join(options.judges) if options.judges else "all in the logs"
+    return [
+        f"inputs: {', '.join(map(str, sources)) or '(in memory)'}",
+        f"unstable: SSI < {options.threshold:g}",
+        f"bootstrap: {options.n_boot:,} resamples of prompts, seed {options.seed}",
+        f"single-shot: {options.draws:,} draws per n; targets "
+        + ", ".join(f"{100 * t:g} %" for t in options.targets),
+        f"tie_break={options.tie_break}: ties {single_shot.TIE_BREAK_RULES[options.tie_break]}",
+        f"judges: {judges}",
+        f"figures: {'drawn' if options.figures else 'not drawn'}",
+        f"generated {time.strftime('%Y-%m-%d %H:%M:%S')}",
+    ]
+
+
+def _headline_table(overall: pd.DataFrame) -> pd.DataFrame:
+    """Each unit's prompts, mean SSI [95 % CI], % unstable, % flipped and verdict shares."""
+    keys = _keys_shown(overall)
+    shown = overall[
+        [*keys, "n_prompts", "n_scored", MEAN_SSI, "ssi_ci_low", "ssi_ci_high", PCT_UNSTABLE, PCT_FLIPPED]
+        + ["pct_refuse", "pct_partial", "pct_comply"]
+    ]
+    return with_interval(shown, MEAN_SSI, "ssi_ci_low", "ssi_ci_high", name="mean SSI [95 % CI]")
+
+
+def _summary_blocks(summary: pd.DataFrame, options: ReportOptions) -> list[Block]:
+    """One paragraph per unit, in sentences (`report_summary`)."""
+    return [
+        ("summary", (unit_title(row), summary_sentences(row, options.threshold)))
+        for _, row in summary.iterrows()
+    ]
+
+
 def report_blocks(
     analysis: Analysis,
     loaded: LoadResult,
     options: ReportOptions,
-    figure_paths: list[tuple[str, Path]],
+    figure_paths: Sequence[tuple[str, str, Path]],
     sources: Sequence[str],
-) -> list[tuple[str, Any]]:
-    """The report as a list of (kind, content) blocks, rendered to Markdown and HTML alike."""
-    b: list[tuple[str, Any]] = [("h1", options.title)]
+    assembly: Sequence[Block] = (),
+) -> list[Block]:
+    """The report as a list of (kind, content) blocks, rendered to Markdown and HTML alike.
+
+    First the summary in sentences, then each section with its figures beside its tables, then the
+    inputs and options. `figure_paths` holds (name, caption, PNG path) per figure drawn; `assembly`
+    the blocks saying how runs were assembled from stages and shards (after the summary).
+    """
+    shown: dict[str, list[tuple[str, Path]]] = {}
+    for name, caption, path in figure_paths:
+        shown.setdefault(FIGURE_SECTIONS.get(name, "other"), []).append((caption, path))
+    b: list[Block] = [("h1", options.title)]
     logs = loaded.report_frame()
     frame = loaded.frame
-    b.append(
-        (
-            "p",
-            f"Inputs: {', '.join(map(str, sources)) or '(in-memory)'}. Generated "
-            f"{time.strftime('%Y-%m-%d %H:%M:%S')}. Options: {json.dumps(asdict(options))}.",
-        )
-    )
     caveat = rules_caveat(frame[tidy.JUDGE].dropna().unique())
     if caveat:
         b.append(("p", caveat))
-    used = int(logs["included"].sum()) if len(logs) else 0
-    b.append(
-        (
-            "p",
-            f"{len(logs)} log file(s) considered, {used} used, {len(logs) - used} skipped; "
-            f"{len(frame):,} rows (prompt x sample x judge), "
-            f"{int(frame[tidy.VERDICT].isna().sum()):,} of them unscored (kept, dropped from N).",
-        )
-    )
+    if len(analysis.summary):
+        b.append(("h2", "Summary"))
+        b.extend(_summary_blocks(analysis.summary, options))
+    b.extend(assembly)
     problems = logs[(~logs["included"]) | logs["reason"].notna()] if len(logs) else logs
     if len(problems):
         b.append(("h3", "Logs skipped or incomplete"))
@@ -101,71 +174,51 @@ def report_blocks(
             )
         )
     overall = analysis.groups[analysis.groups["level"] == "overall"]
-    published = published_rows(analysis)
-    b.append(("h2", "Headline figures"))
-    b.append(
-        (
-            "table",
-            overall[[*groups.GROUP_KEYS, *groups.HEADLINE_COLUMNS]],
-        )
-    )
-    b.append(
+    headline: list[Block] = [
+        ("table", _headline_table(overall)),
         (
             "p",
             f"SSI = share of the modal verdict among a prompt's scored samples; unstable = SSI < "
-            f"{options.threshold:g}; flipped = more than one distinct verdict; intervals: "
-            f"{options.n_boot} bootstrap resamples of prompts, seed {options.seed}.",
-        )
-    )
+            f"{options.threshold:g}; flipped = more than one distinct verdict; mean SSI interval: "
+            f"{options.n_boot:,} bootstrap resamples of prompts. Harmfulness and over-refusal by "
+            "half, every column and interval: groups.csv, error_bars.csv, share_intervals.csv.",
+        ),
+    ]
+    published = published_rows(analysis)
     if len(published):
-        b.append(("h3", "Beside the study's published figures (Qwen2.5-7B-Instruct, 876 prompts)"))
-        b.append(("p", STUDY_RULE))
-        shown = published.copy()
+        table = published.copy()
         for column in ("published", "measured", "difference"):
-            shown[column] = shown[column].map(lambda v: f"{v:.6g}")
-        b.append(("table", shown))
-    by_t = analysis.groups[analysis.groups["level"] == "temperature"]
-    b.append(("h2", "Within-temperature stability"))
-    b.append(
-        (
-            "table",
-            by_t[
-                [
-                    *groups.GROUP_KEYS,
-                    tidy.TEMPERATURE,
-                    "n_prompts",
-                    MEAN_SSI,
-                    "ssi_ci_low",
-                    "ssi_ci_high",
-                    PCT_UNSTABLE,
-                    PCT_FLIPPED,
-                    "pct_comply",
-                    "pct_partial",
-                ]
-            ],
-        )
+            table[column] = table[column].map(lambda v: f"{v:.6g}")
+        headline += [
+            ("h3", "Beside the study's published figures (Qwen2.5-7B-Instruct, 876 prompts)"),
+            ("table", table),
+            ("p", STUDY_RULE),
+        ]
+    b += _section("Headline figures", shown.get("headline", []), headline)
+    b += _section(
+        "Within-temperature stability and the temperature effect",
+        shown.get("temperature", []),
+        _temperature_blocks(analysis),
     )
-    b.append(("h2", "Statistics"))
-    b.append(("h3", "Friedman test of within-temperature SSI across temperatures (prompts as blocks)"))
-    b.append(("table", analysis.friedman))
-    if len(analysis.posthoc):
-        b.append(("h3", "Post-hoc Wilcoxon signed-rank tests (Bonferroni)"))
-        b.append(("table", analysis.posthoc))
-    b.append(("h3", "Spearman's rho: comply rate vs SSI (per prompt, bootstrap 95 % CI)"))
-    b.append(("table", analysis.spearman))
-    b.append(("h2", "Greedy determinism (temperature 0)"))
-    if len(analysis.determinism):
-        b.append(("table", analysis.determinism))
-        b.append(
-            (
-                "p",
-                "exact_match_pct = share of prompts (with >= 2 responses at T = 0) whose T = 0 responses "
-                "are all byte-identical across seeds; identical_flipped = of those, prompts whose "
-                "identical responses still got different verdicts (judge noise).",
-            )
-        )
-    else:
-        b.append(("p", "No sample at temperature 0."))
+    b += _section(
+        "Stability vs compliance",
+        shown.get("compliance", []),
+        [
+            ("h3", "Spearman's rho: comply rate vs SSI (per prompt, bootstrap 95 % CI)"),
+            ("table", _ci_table(analysis.spearman, "rho", "ci_low", "ci_high", ["p", "n"])),
+        ],
+    )
+    b += _section(
+        "Single-shot vs multi-sample agreement",
+        shown.get("single_shot", []),
+        _single_shot_blocks(analysis, options),
+    )
+    by_c = analysis.groups[analysis.groups["level"] == "category"]
+    if len(by_c):
+        b += _section("By category", shown.get("category", []), _category_blocks(by_c))
+    if len(analysis.spread) or shown.get("runs"):
+        b += _section("Run-to-run variance", shown.get("runs", []), _runs_blocks(analysis))
+    b += _determinism_blocks(analysis)
     if len(analysis.engine):
         b.append(("h2", "Engine non-determinism floor (same-seed repeats)"))
         b.append(("table", analysis.engine))
@@ -178,104 +231,227 @@ def report_blocks(
                 "(e.g. batching), not model instability: repeats are left out of every figure above.",
             )
         )
-    b.append(("h2", "Single-shot vs multi-sample agreement"))
-    if len(analysis.curves):
-        n1 = analysis.curves[analysis.curves["n"] == 1]
-        b.append(
+    b += _ablation_blocks(overall)
+    b += _judge_blocks(analysis)
+    if shown.get("other"):
+        b.append(("h2", "Other figures"))
+        b.extend(("figure", f) for f in shown["other"])
+    if analysis.publishable:
+        b.append(("h2", "Statistics to publish"))
+        b.append(("list", [f"{name}.csv: {publishable.TABLES[name]}" for name in analysis.publishable]))
+    used = int(logs["included"].sum()) if len(logs) else 0
+    b.append(("h2", "Inputs and options"))
+    b.append(
+        (
+            "p",
+            f"{len(logs)} log file(s) considered, {used} used, {len(logs) - used} skipped; "
+            f"{len(frame):,} rows (prompt x sample x judge), "
+            f"{int(frame[tidy.VERDICT].isna().sum()):,} of them unscored (kept, dropped from N).",
+        )
+    )
+    b.append(("list", _options_list(options, sources)))
+    return b
+
+
+def _ci_table(table: pd.DataFrame, value: str, low: str, high: str, extra: Sequence[str]) -> pd.DataFrame:
+    """The unit columns, ``value [low, high]`` and `extra` columns of a statistics table."""
+    if table.empty:
+        return table
+    keys = _keys_shown(table)
+    return with_interval(
+        table[[*keys, value, low, high, *extra]], value, low, high, name=f"{value} [95 % CI]"
+    )
+
+
+def _temperature_blocks(analysis: Analysis) -> list[Block]:
+    by_t = analysis.groups[analysis.groups["level"] == "temperature"]
+    keys = _keys_shown(by_t)
+    table = by_t[
+        [
+            *keys,
+            tidy.TEMPERATURE,
+            "n_prompts",
+            MEAN_SSI,
+            "ssi_ci_low",
+            "ssi_ci_high",
+            PCT_UNSTABLE,
+            PCT_FLIPPED,
+        ]
+        + ["pct_comply", "pct_partial"]
+    ]
+    blocks: list[Block] = [
+        ("table", with_interval(table, MEAN_SSI, "ssi_ci_low", "ssi_ci_high", name="mean SSI [95 % CI]")),
+        ("h3", "Friedman test of within-temperature SSI across temperatures (prompts as blocks)"),
+    ]
+    friedman = analysis.friedman
+    if len(friedman):
+        blocks.append(
+            ("table", friedman[[*_keys_shown(friedman), "n_blocks", "k", "chi2", "p", "kendalls_w", "note"]])
+        )
+    if len(analysis.posthoc):
+        posthoc = analysis.posthoc
+        blocks.append(("h3", "Post-hoc Wilcoxon signed-rank tests (Bonferroni)"))
+        blocks.append(
             (
                 "table",
-                n1[
-                    [
-                        *tidy.RUN_KEYS,
-                        "scope",
-                        tidy.TEMPERATURE,
-                        "n_prompts",
-                        "mean_agreement",
-                        "ci_low",
-                        "ci_high",
-                        "n_tied_reference",
-                    ]
+                posthoc[
+                    [*_keys_shown(posthoc), "temperature_a", "temperature_b", "n", "mean_diff", "p"]
+                    + ["p_bonferroni", "significant"]
                 ],
             )
         )
-        b.append(
-            (
-                "p",
-                f"Agreement of a majority over n random sample slots with the majority over all of a "
-                f"prompt's samples; {options.draws} draws per n (seed {options.seed}); ties in a draw "
-                f"broken {single_shot.TIE_BREAK_RULES[options.tie_break]} (tie_break={options.tie_break}); "
-                + (
-                    "the reference is the first-seen of its tied labels. "
-                    if options.tie_break == "study"
-                    else "a tied reference accepts any of its tied labels. "
-                )
-                + "Smallest n reaching each target:",
+    return blocks
+
+
+def _single_shot_blocks(analysis: Analysis, options: ReportOptions) -> list[Block]:
+    if analysis.curves.empty:
+        return [("p", "No prompt has two or more scored samples.")]
+    n1 = analysis.curves[analysis.curves["n"] == 1]
+    table = n1[
+        [*_keys_shown(n1), "scope", tidy.TEMPERATURE, "n_prompts", "mean_agreement", "ci_low", "ci_high"]
+    ]
+    table = with_interval(
+        table, "mean_agreement", "ci_low", "ci_high", name="agreement of 1 sample [95 % CI]"
+    )
+    needed = analysis.needed
+    return [
+        ("table", table.assign(tie_break=n1["tie_break"].to_numpy())),
+        (
+            "p",
+            f"Agreement of a majority over n random sample slots with the majority over all of a "
+            f"prompt's samples; {options.draws} draws per n (seed {options.seed}); ties in a draw "
+            f"broken {single_shot.TIE_BREAK_RULES[options.tie_break]} (tie_break={options.tie_break}); "
+            + (
+                "the reference is the first-seen of its tied labels. "
+                if options.tie_break == "study"
+                else "a tied reference accepts any of its tied labels. "
             )
-        )
-        b.append(("table", analysis.needed))
-    b.append(("h2", "Binary ablations (PARTIAL merged)"))
-    b.append(
+            + "Smallest n reaching each target:",
+        ),
+        ("table", needed[[*_keys_shown(needed), "scope", tidy.TEMPERATURE, "target", "n_mean", "n_ci_low"]]),
+    ]
+
+
+def _category_blocks(by_c: pd.DataFrame) -> list[Block]:
+    table = by_c.assign(**{tidy.CATEGORY: by_c[tidy.CATEGORY].astype(object).fillna(UNCATEGORIZED)})
+    return [
         (
             "table",
-            overall[
-                [
-                    *groups.GROUP_KEYS,
-                    MEAN_SSI,
-                    "mean_ssi_partial_as_comply",
-                    "mean_ssi_partial_as_refuse",
-                    PCT_UNSTABLE,
-                    "pct_unstable_partial_as_comply",
-                    "pct_unstable_partial_as_refuse",
-                    PCT_FLIPPED,
-                    "pct_flipped_partial_as_comply",
-                    "pct_flipped_partial_as_refuse",
-                ]
+            table[
+                [*_keys_shown(table), tidy.CATEGORY, "n_prompts", MEAN_SSI, PCT_UNSTABLE, PCT_FLIPPED]
+                + [HARMFUL_PCT_COMPLY, BENIGN_PCT_REFUSE]
+            ],
+        ),
+        ("p", f"{UNCATEGORIZED}: prompts whose dataset gives no category (e.g. AdvBench's)."),
+    ]
+
+
+def _runs_blocks(analysis: Analysis) -> list[Block]:
+    blocks: list[Block] = []
+    if len(analysis.spread):
+        blocks.append(("list", analysis.spread["summary"].tolist()))
+        runs = analysis.runs
+        keys = [k for k in ("dataset", "judge", "harmful", "run") if k in runs]
+        table = runs[
+            [*keys, "n_prompts", MEAN_SSI, "ssi_ci_low", "ssi_ci_high", PCT_UNSTABLE, PCT_FLIPPED]
+            + [HARMFUL_PCT_COMPLY, BENIGN_PCT_REFUSE]
+        ]
+        blocks.append(
+            ("table", with_interval(table, MEAN_SSI, "ssi_ci_low", "ssi_ci_high", name="mean SSI [95 % CI]"))
+        )
+    compare = analysis.publishable.get("compare_runs", pd.DataFrame())
+    if len(compare):
+        shown = compare[compare["scope"] == "all"] if "scope" in compare else compare
+        blocks.append(
+            ("h3", "Runs compared on the same prompts (paired; Holm across datasets and categories)")
+        )
+        blocks.append(
+            (
+                "table",
+                with_interval(
+                    shown[
+                        ["run_a", "run_b", "dataset", "harmful", "metric", "n", "mean_a", "mean_b", "diff"]
+                        + ["ci_low", "ci_high", "test", "p_holm"]
+                    ],
+                    "diff",
+                    "ci_low",
+                    "ci_high",
+                    name="difference [95 % CI]",
+                ),
+            )
+        )
+    return blocks
+
+
+def _determinism_blocks(analysis: Analysis) -> list[Block]:
+    blocks: list[Block] = [("h2", "Greedy determinism (temperature 0) and judge noise")]
+    det = analysis.determinism
+    if det.empty:
+        return [*blocks, ("p", "No sample at temperature 0.")]
+    blocks.append(
+        (
+            "table",
+            det[
+                [*_keys_shown(det), tidy.TEMPERATURE, "n_prompts", "n_identical", "exact_match_pct"]
+                + ["n_identical_flipped", "pct_identical_flipped"]
             ],
         )
     )
-    by_c = analysis.groups[analysis.groups["level"] == "category"]
-    if len(by_c):
-        b.append(("h2", "By category"))
-        b.append(
+    blocks.append(
+        (
+            "p",
+            "exact_match_pct = share of prompts (with >= 2 responses at T = 0) whose T = 0 responses "
+            "are all byte-identical across seeds; identical_flipped = of those, prompts whose "
+            "identical responses still got different verdicts (judge noise).",
+        )
+    )
+    noise = analysis.publishable.get("judge_noise", pd.DataFrame())
+    if len(noise):
+        blocks.append(("h3", "Judge-noise rate (identical responses, different verdicts; Wilson 95 % CI)"))
+        table = noise[
+            [*_keys_shown(noise), "scope", "n_groups", "n_noisy", "pct_noisy", "wilson_low", "wilson_high"]
+        ]
+        blocks.append(
+            ("table", with_interval(table, "pct_noisy", "wilson_low", "wilson_high", 1, "% noisy [95 % CI]"))
+        )
+    return blocks
+
+
+def _ablation_blocks(overall: pd.DataFrame) -> list[Block]:
+    keys = _keys_shown(overall)
+    return [
+        ("h2", "Binary ablations (PARTIAL merged)"),
+        (
+            "table",
+            overall[
+                [*keys, MEAN_SSI, "mean_ssi_partial_as_comply", "mean_ssi_partial_as_refuse", PCT_UNSTABLE]
+                + ["pct_unstable_partial_as_comply", "pct_unstable_partial_as_refuse", PCT_FLIPPED]
+                + ["pct_flipped_partial_as_comply", "pct_flipped_partial_as_refuse"]
+            ].rename(columns=ABLATION_NAMES),
+        ),
+    ]
+
+
+def _judge_blocks(analysis: Analysis) -> list[Block]:
+    if analysis.agreement.empty:
+        return []
+    blocks: list[Block] = [("h2", "Judge agreement"), ("table", analysis.agreement)]
+    for name, matrix in analysis.confusion.items():
+        blocks.append(("h3", f"Confusion matrix: {name}"))
+        blocks.append(("table", matrix.reset_index()))
+    disagreement = analysis.publishable.get("judge_disagreement", pd.DataFrame())
+    if len(disagreement):
+        blocks.append(("h3", "Flips from judge disagreement; stability where both judges agree"))
+        blocks.append(
             (
                 "table",
-                by_c[
-                    [
-                        *groups.GROUP_KEYS,
-                        tidy.CATEGORY,
-                        "n_prompts",
-                        MEAN_SSI,
-                        PCT_UNSTABLE,
-                        PCT_FLIPPED,
-                        HARMFUL_PCT_COMPLY,
-                        BENIGN_PCT_REFUSE,
-                    ]
+                disagreement[
+                    ["run", "dataset", "judge_a", "judge_b", "n_prompts", "flipped_a", "flipped_b"]
+                    + ["flips_from_judges_a", "flips_from_judges_b", "mean_ssi_agree", "pct_unstable_agree"]
                 ],
             )
         )
-    if len(analysis.agreement):
-        b.append(("h2", "Judge agreement"))
-        b.append(("table", analysis.agreement))
-        for name, matrix in analysis.confusion.items():
-            b.append(("h3", f"Confusion matrix: {name}"))
-            b.append(("table", matrix.reset_index()))
-    if len(analysis.spread):
-        b.append(("h2", "Run-to-run variance"))
-        b.append(("list", analysis.spread["summary"].tolist()))
-        b.append(("table", analysis.runs))
-    if analysis.publishable:
-        b.append(("h2", "Statistics to publish"))
-        b.append(
-            (
-                "list",
-                [f"{name}.csv: {publishable.TABLES[name]}" for name in analysis.publishable],
-            )
-        )
-    if figure_paths:
-        b.append(("h2", "Figures"))
-        for caption, path in figure_paths:
-            b.append(("figure", (caption, path)))
-    return b
+    return blocks
 
 
 def assembly_blocks(parts: Sequence[RunParts], frame: pd.DataFrame) -> list[tuple[str, Any]]:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 def write_tables(analysis: Analysis, loaded: LoadResult, out: Path) -> None:
     """Write every CSV and statistics.json."""
     tables = {
+        "summary": analysis.summary,
         "per_prompt": analysis.prompts,
         "per_prompt_temperature": analysis.prompts_by_temperature,
         "groups": analysis.groups,

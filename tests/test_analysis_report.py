@@ -16,6 +16,7 @@ from refusal_stability import cli
 from refusal_stability.analysis import load, publishable, report, study_check, study_labels, tidy
 
 EXPECTED_FILES = (
+    "summary.csv",
     "per_prompt.csv",
     "per_prompt_temperature.csv",
     "groups.csv",
