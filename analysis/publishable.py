@@ -26,7 +26,8 @@ from refusal_stability.schema import UNSTABLE_THRESHOLD
 
 TABLES: dict[str, str] = {
     "error_bars": "means with SEs over per-prompt values, cluster-robust SE by category, ICC, design effect",
-    "share_intervals": "Wilson and exact intervals for % unstable, % flipped, % majority / any COMPLY",
+    "share_intervals": "Wilson and exact intervals for % unstable, % flipped, % majority / any COMPLY "
+    "(overall, by category, within each temperature)",
     "compare_runs": "paired differences between runs on the same prompts, McNemar, Holm",
     "detectable": "smallest difference in harmfulness and % unstable detectable at 80 % power",
     "prompts_needed": "prompts x samples needed to detect a 2- or 5-point difference in comply rate",
@@ -97,7 +98,14 @@ def publishable_tables(
             ]
         ),
         "share_intervals": _levels(
-            [("overall", intervals.share_intervals(prompts, (), threshold)), ("category", by_category)]
+            [
+                ("overall", intervals.share_intervals(prompts, (), threshold)),
+                ("category", by_category),
+                (
+                    "temperature",
+                    intervals.share_intervals(prompts_by_temperature, (tidy.TEMPERATURE,), threshold),
+                ),
+            ]
         ),
         "compare_runs": paired.compare_runs(prompts, threshold=threshold),
         "detectable": power.detectable_differences(prompts, threshold),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from refusal_stability.analysis import clustered, per_prompt, publishable, tidy
+from refusal_stability.analysis import clustered, intervals, per_prompt, publishable, tidy
 from refusal_stability.analysis.study_labels import STUDY_JUDGE
 from refusal_stability.scorers.offline import OFFLINE_JUDGE_VERSION
 
@@ -25,7 +25,13 @@ def test_publishable_tables_on_the_study(study_two_judges):
         "judge_noise",
         "judge_disagreement",
         "corrected_rates",
-    }  # no category in the study's CSVs: share_intervals has the overall level only
+    }
+    # no category in the study's CSVs: share_intervals has the overall and temperature levels only
+    shares = tables["share_intervals"]
+    assert set(shares["level"]) == {"overall", "temperature"}
+    within = shares[shares["level"] == "temperature"].drop(columns="level").reset_index(drop=True)
+    expected = intervals.share_intervals(by_t, (tidy.TEMPERATURE,))
+    pd.testing.assert_frame_equal(within[expected.columns], expected, check_dtype=False)
     bars = tables["error_bars"]
     assert set(bars["level"]) == {"overall", "temperature"}
     overall = (
