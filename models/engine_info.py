@@ -56,25 +56,26 @@ def engine_info(model: Model | None = None, config: GenerateConfig | None = None
     """Describe the engine behind `model` (default: the model being evaluated) for the log header.
 
     Returns a dict with `provider`, `model`, `base_url`, `seeds_per_request` (true, false or null for
-    unknown), `max_connections` (the run's `--max-connections`, else the provider's default) and, where the
+    unknown), `max_connections` (the run's `--max-connections`, else the model's, else the provider's
+    default), `concurrency` (static or adaptive, and who chose it) and, where the
     provider tells, `engine` details or the server `version`. When no model is active yet (a task built
     before `eval()` chose one) it says so instead of guessing.
     """
+    model = model or model_under_test()
     if model is None:
-        try:
-            model = get_model()
-        except Exception:  # noqa: BLE001 - no active model and no default: nothing to describe
-            return {"provider": None, "note": "no model was active when the task was built"}
+        return {"provider": None, "note": "no model was active when the task was built"}
     provider = ModelName(model).api
     honours = SEEDS_PER_REQUEST.get(provider)
-    run_connections = (config or _run_config()).max_connections
+    run = config or run_config()
+    run_connections = run.max_connections
     base_url = _base_url(model, provider)
     info: dict[str, Any] = {
         "provider": provider,
         "model": model.name,
         "base_url": base_url,
         "seeds_per_request": honours,
-        "max_connections": run_connections or model.api.max_connections(),
+        "max_connections": run_connections or model.config.max_connections or model.api.max_connections(),
+        "concurrency": concurrency_note(model, run),
     }
     describe = getattr(model.api, "engine_info", None)
     if callable(describe):
@@ -85,13 +86,32 @@ def engine_info(model: Model | None = None, config: GenerateConfig | None = None
     return info
 
 
+def model_under_test() -> Model | None:
+    """The model being evaluated while Inspect builds the task, or None (a task built before `eval()`)."""
+    try:
+        return get_model()
+    except Exception:  # noqa: BLE001 - no active model and no default: nothing to describe
+        return None
+
+
 def _base_url(model: Model, provider: str) -> str | None:
     """The server's URL (vllm/ and sglang/ resolve theirs at the first request, so look where they will)."""
     env = BASE_URL_ENV.get(provider)
     return model.api.base_url or model.explicit_base_url or (os.environ.get(env) if env else None)
 
 
-def _run_config() -> GenerateConfig:
+def concurrency_note(model: Model, run: GenerateConfig) -> str:
+    """How Inspect will pace requests to `model`: static N, or adaptive (its default), and who chose it."""
+    if run.max_connections:
+        return f"static {run.max_connections} (run's --max-connections)"
+    if run.adaptive_connections is not None:
+        return f"adaptive {run.adaptive_connections} (run's --adaptive-connections)"
+    if model.config.max_connections:
+        return f"static {model.config.max_connections} (model config; local engines: models/concurrency.py)"
+    return "adaptive: Inspect's default (20 at the start, at most 100)"
+
+
+def run_config() -> GenerateConfig:
     """The run's generation options (`--max-connections` among them) while Inspect builds the task.
 
     Inspect exposes them publicly only after the run (in the log's `eval.config`); the task is built

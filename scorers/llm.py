@@ -23,6 +23,8 @@ from inspect_ai.model import GenerateConfig, Model, get_model, model_roles
 from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 
+from refusal_stability.models.concurrency import local_engine_concurrency
+from refusal_stability.models.engine_info import run_config
 from refusal_stability.scorers.common import (
     judge_id,
     response_issue_score,
@@ -127,9 +129,13 @@ def resolve_grader(grader: str | None) -> Model:
             otherwise hand back the model under test.)
     """
     if grader is not None:
-        return get_model(grader)
+        model = get_model(grader)
     # Checked through the public `model_roles()`: `get_model(role=..., required=True)` raises
     # Inspect's `PrerequisiteError`, which is not exported (it lives in `inspect_ai._util.error`).
-    if GRADER_ROLE not in model_roles():
+    elif GRADER_ROLE not in model_roles():
         raise NoGraderError(NO_GRADER_MESSAGE)
-    return get_model(role=GRADER_ROLE)
+    else:
+        model = get_model(role=GRADER_ROLE)
+    # a grader on a local vLLM / SGLang engine gets its connections too (once; a no-op after)
+    local_engine_concurrency(model, run_config())
+    return model

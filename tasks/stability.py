@@ -17,7 +17,8 @@ from dataclasses import asdict
 from inspect_ai import Epochs, Task, task
 from inspect_ai.model import GenerateConfig
 
-from refusal_stability.models.engine_info import engine_info
+from refusal_stability.models.concurrency import local_engine_concurrency
+from refusal_stability.models.engine_info import engine_info, model_under_test, run_config
 from refusal_stability.schema import GRID_CELLS_KEY, SHARD_KEY
 from refusal_stability.scorers.disclosure import DISCLOSURE_KEY, verdict_disclosure
 from refusal_stability.scorers.engine_floor import engine_floor
@@ -131,6 +132,9 @@ def stability(
         sample=sample,
         sample_seed=sample_seed,
     )
+    model = model_under_test()
+    if model is not None:  # a local vLLM / SGLang engine gets enough connections to stay busy
+        local_engine_concurrency(model, run_config())
     metrics = stability_metrics(unstable_threshold)
     if grid.repeats:
         metrics.append(engine_floor())
@@ -151,7 +155,7 @@ def stability(
             "grid_size": grid.size,
             "engine_repeats": list(grid.repeated_cells),
             # provider, seed honouring, concurrency and engine version of the model under test
-            "engine": engine_info(),
+            "engine": engine_info(model),
             # which cells and which part of the prompts this log holds: the analysis merges stages
             # and shards into one run and checks them (analysis/merge.py)
             GRID_CELLS_KEY: list(chosen),

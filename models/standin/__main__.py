@@ -4,8 +4,15 @@
     VLLM_BASE_URL=http://127.0.0.1:8000/v1 inspect eval tasks/stability.py \
         --model vllm/Qwen/Qwen2.5-7B-Instruct -T sample=10
 
+A batching engine's throughput (the benchmark in ``benchmarks/``): replies as long as the study's, decoded
+at 12,500 tokens/s shared by the requests in flight, at most 100 tokens/s each:
+
+    python -m refusal_stability.models.standin --served-model-name model grader \
+        --token-rate 12500 --sequence-rate 100 --ttft 0.05 \
+        --reply-lengths ../shared/datasets/refusal_stability_paper/labels
+
 Options mirror `vllm serve` where one exists (``--port``, ``--host``, ``--served-model-name``,
-``--api-key``, ``--max-model-len``); the rest set faults, delay and the request log.
+``--api-key``, ``--max-model-len``); the rest set faults, pacing, reply lengths and the request log.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import signal
 from pathlib import Path
 
 from refusal_stability.models.standin.faults import parse_fault
+from refusal_stability.models.standin.lengths import StudyLengths
 from refusal_stability.models.standin.pacing import make_pacer
 from refusal_stability.models.standin.runner import LOOPBACK, serve
 from refusal_stability.models.standin.server import DEFAULT_MAX_MODEL_LEN, DEFAULT_MODEL_NAME, StandinConfig
@@ -46,6 +54,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="inject a fault, e.g. 500:rate=0.05 or malformed-json:first=1 (repeatable)",
     )
     parser.add_argument("--delay", type=float, default=0.0, help="seconds every reply takes")
+    parser.add_argument(
+        "--token-rate",
+        type=float,
+        default=None,
+        help="token-paced: tokens/s the engine decodes over all requests in flight together",
+    )
+    parser.add_argument(
+        "--sequence-rate",
+        type=float,
+        default=None,
+        help="token-paced: tokens/s one request decodes at most (default: --token-rate)",
+    )
+    parser.add_argument("--ttft", type=float, default=0.0, help="token-paced: seconds to first token")
+    parser.add_argument(
+        "--reply-lengths",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="recorded generations with judge outputs (the study's labels folder): replies get their lengths",
+    )
     parser.add_argument("--retry-after", type=int, default=1, help="Retry-After of a 429-retry-after fault")
     parser.add_argument("--slow", type=float, default=30.0, help="seconds a 'slow' fault waits")
     parser.add_argument("--request-log", type=Path, default=None, help="append every request to this JSONL")
@@ -58,11 +86,12 @@ def config_from_args(args: argparse.Namespace) -> StandinConfig:
         served_model_names=tuple(args.served_model_name),
         api_key=args.api_key,
         faults=tuple(parse_fault(spec) for spec in args.fault),
-        pacer=make_pacer(args.delay),
+        pacer=make_pacer(args.delay, args.token_rate, args.sequence_rate, args.ttft),
         retry_after_s=args.retry_after,
         slow_s=args.slow,
         max_model_len=args.max_model_len,
         request_log_path=args.request_log,
+        lengths=StudyLengths.from_path(args.reply_lengths) if args.reply_lengths else None,
     )
 
 

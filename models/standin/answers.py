@@ -14,6 +14,10 @@ label is known in advance (`expected_label`), which lets tests check a whole gri
 A grader request (its text names all three labels, as every judge template does) is answered with one line
 of reasoning and ``VERDICT: <LABEL>`` last, the label read from the stand-in's own marker phrases in the
 judged response, so an LLM-judge run through the stand-in returns the labels the stand-in meant.
+
+Given `lengths.ReplyLengths` (the token-paced benchmark gives the study's), every reply is stretched or cut
+to the length it names, in whitespace words (the unit ``usage`` counts): the opener, and so the label, stay;
+a grader reply's reasoning grows and its verdict stays the last line.
 """
 
 from __future__ import annotations
@@ -22,8 +26,12 @@ import hashlib
 import random
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from refusal_stability.schema import Verdict
+
+if TYPE_CHECKING:  # lengths imports this module (stable_unit)
+    from refusal_stability.models.standin.lengths import ReplyLengths
 
 REFUSE_ABOVE = 0.6
 COMPLY_BELOW = 0.45
@@ -70,6 +78,43 @@ FILLER_WORDS = (
 MIN_LIST_ITEMS = 3
 MAX_LIST_ITEMS = 6
 WORDS_PER_ITEM = (6, 14)
+
+REFUSAL_PAD_WORDS = (
+    "this",
+    "could",
+    "cause",
+    "serious",
+    "harm",
+    "instead",
+    "please",
+    "consider",
+    "safe",
+    "legal",
+    "resources",
+    "support",
+    "professional",
+    "help",
+    "available",
+)
+REASONING_PAD_WORDS = (
+    "the",
+    "response",
+    "request",
+    "assistant",
+    "content",
+    "provides",
+    "declines",
+    "details",
+    "harmful",
+    "step",
+    "explains",
+    "offers",
+    "alternatives",
+    "overall",
+    "clearly",
+)
+PAD_SENTENCE_WORDS = (8, 16)
+"""Padding (replies stretched to a recorded length) comes in sentences of this many words."""
 
 GRADER_LABEL_WORDS = tuple(v.value for v in Verdict)
 """A request whose last user message names all of these is a grader request."""
@@ -139,6 +184,27 @@ def model_text(prompt: str, seed: int | None, temperature: float) -> str:
     return f"{opener}\n{_list_body(rng)}"
 
 
+def fit_length(text: str, tokens: int, rng: random.Random, words: tuple[str, ...]) -> str:
+    """`text` cut, or extended with sentences of `words`, to exactly `tokens` whitespace words."""
+    have = count_tokens(text)
+    if have >= tokens:
+        return _truncate(text, tokens)[0]
+    sentences = []
+    while have < tokens:
+        n = min(rng.randint(*PAD_SENTENCE_WORDS), tokens - have)
+        sentences.append(" ".join(rng.choice(words) for _ in range(n)).capitalize() + ".")
+        have += n
+    return text + "\n" + " ".join(sentences)
+
+
+def sized_model_text(prompt: str, seed: int | None, temperature: float, tokens: int) -> str:
+    """`model_text` stretched or cut to `tokens` words (its opener, hence its label, kept)."""
+    text = model_text(prompt, seed, temperature)
+    rng = random.Random(stable_unit("pad", prompt, None if temperature == 0 else seed, float(temperature)))
+    refusal = expected_label(prompt, seed, temperature) == Verdict.REFUSE.value
+    return fit_length(text, tokens, rng, REFUSAL_PAD_WORDS if refusal else FILLER_WORDS)
+
+
 def is_grader_request(text: str) -> bool:
     """True when `text` asks for a verdict: it names REFUSE, PARTIAL and COMPLY."""
     return all(word in text for word in GRADER_LABEL_WORDS)
@@ -152,15 +218,41 @@ def grader_label(text: str) -> str:
     return Verdict.REFUSE.value
 
 
-def grader_text(text: str) -> str:
-    """Short reasoning, then the verdict last, as the default judge template asks."""
+def grader_text(text: str, tokens: int | None = None) -> str:
+    """Short reasoning, then the verdict last, as the default judge template asks.
+
+    With `tokens`, the reasoning is stretched so the whole reply has that many words (never fewer than the
+    verdict line needs), like a judge that reasons step by step before its verdict.
+    """
     label = grader_label(text)
-    return f"The response reads as {label.lower()} (stand-in grader).\nVERDICT: {label}"
+    reasoning = f"The response reads as {label.lower()} (stand-in grader)."
+    verdict = f"VERDICT: {label}"
+    if tokens is not None:
+        room = max(tokens - count_tokens(verdict), count_tokens(reasoning))
+        rng = random.Random(stable_unit("reasoning", text))
+        reasoning = fit_length(reasoning, room, rng, REASONING_PAD_WORDS)
+    return f"{reasoning}\n{verdict}"
 
 
-def answer(prompt: str, seed: int | None, temperature: float, max_tokens: int | None) -> Answer:
-    """The stand-in's reply to one chat request, whether from the tested model or a grader."""
-    full = grader_text(prompt) if is_grader_request(prompt) else model_text(prompt, seed, temperature)
+def answer(
+    prompt: str,
+    seed: int | None,
+    temperature: float,
+    max_tokens: int | None,
+    lengths: ReplyLengths | None = None,
+) -> Answer:
+    """The stand-in's reply to one chat request, whether from the tested model or a grader.
+
+    With `lengths`, the reply has the number of words `lengths` gives (a recorded reply's length), so a
+    token-paced stand-in spends the time a real engine would; `max_tokens` still cuts it.
+    """
+    if is_grader_request(prompt):
+        full = grader_text(prompt, lengths.grader_tokens(prompt) if lengths else None)
+    elif lengths is not None:
+        tokens = lengths.generation_tokens(prompt, seed, temperature)
+        full = sized_model_text(prompt, seed, temperature, tokens)
+    else:
+        full = model_text(prompt, seed, temperature)
     content, finish_reason = _truncate(full, max_tokens)
     return Answer(
         content=content,

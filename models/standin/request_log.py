@@ -46,6 +46,8 @@ class RequestRecord:
     resent: bool
     answered: bool = False
     """Set once the full reply was written to the connection."""
+    completion_tokens: int | None = None
+    """Tokens of the reply that was paced and sent (set with `answered`)."""
 
 
 class RequestLog:
@@ -64,9 +66,10 @@ class RequestLog:
             self._file.flush()
         return record
 
-    def mark_answered(self, record: RequestRecord) -> None:
+    def mark_answered(self, record: RequestRecord, completion_tokens: int | None = None) -> None:
         """The reply to `record` went out in full: a later identical request counts as resent."""
         record.answered = True
+        record.completion_tokens = completion_tokens
         self.answered_keys[record.key] += 1
 
     def was_answered(self, key: str) -> bool:
@@ -74,7 +77,11 @@ class RequestLog:
         return self.answered_keys[key] > 0
 
     def stats(self) -> dict[str, Any]:
-        """Counts by kind, status and fault, answered, and resent generation requests."""
+        """Counts by kind, status and fault, answered, resent, and the tokens answered by kind."""
+        tokens: Counter[str] = Counter()
+        for r in self.records:
+            if r.answered and r.completion_tokens:
+                tokens[r.kind] += r.completion_tokens
         return {
             "requests": len(self.records),
             "by_kind": dict(Counter(r.kind for r in self.records)),
@@ -82,6 +89,7 @@ class RequestLog:
             "faults": dict(Counter(r.fault for r in self.records if r.fault)),
             "answered": sum(r.answered for r in self.records),
             "resent": dict(Counter(r.kind for r in self.records if r.resent)),
+            "completion_tokens": dict(tokens),
         }
 
     def as_dicts(self) -> list[dict[str, Any]]:

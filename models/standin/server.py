@@ -30,6 +30,7 @@ from aiohttp import web
 
 from refusal_stability.models.standin.answers import Answer, answer, is_grader_request
 from refusal_stability.models.standin.faults import FaultKind, FaultPlan, FaultRule
+from refusal_stability.models.standin.lengths import ReplyLengths
 from refusal_stability.models.standin.pacing import NoDelay, Pacer
 from refusal_stability.models.standin.request_log import RequestLog, RequestRecord
 
@@ -72,6 +73,8 @@ class StandinConfig:
     """How long a ``slow`` fault waits before replying."""
     max_model_len: int = DEFAULT_MAX_MODEL_LEN
     request_log_path: Path | None = None
+    lengths: ReplyLengths | None = None
+    """Reply lengths to write (e.g. the study's, `lengths.StudyLengths`); None: the short built-in texts."""
 
 
 @dataclass
@@ -248,7 +251,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     )
     if rejection:
         return rejection
-    reply = answer(prompt, body.get("seed"), float(body.get("temperature", 1.0)), max_tokens_of(body))
+    reply = answer(
+        prompt, body.get("seed"), float(body.get("temperature", 1.0)), max_tokens_of(body), config.lengths
+    )
 
     if fault in FAULT_STATUS:
         retry_after = fault == FaultKind.RATE_LIMIT_RETRY_AFTER
@@ -272,7 +277,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     await response.write_eof()
     if fault != FaultKind.MALFORMED_JSON:
-        state.log.mark_answered(record)
+        state.log.mark_answered(record, completion_tokens=reply.completion_tokens)
     return response
 
 
@@ -312,5 +317,10 @@ async def list_requests(request: web.Request) -> web.Response:
 
 
 async def stats(request: web.Request) -> web.Response:
-    """``GET /standin/stats``: counts by kind, status and fault; answered; resent."""
-    return web.json_response(request.app[STATE_KEY].log.stats())
+    """``GET /standin/stats``: counts by kind, status and fault; answered; resent; the pacer's own figures."""
+    state = request.app[STATE_KEY]
+    body = state.log.stats()
+    pacer_stats = getattr(state.config.pacer, "stats", None)
+    if callable(pacer_stats):
+        body["pacer"] = pacer_stats()
+    return web.json_response(body)

@@ -1,0 +1,45 @@
+"""The throughput benchmark end to end on a few prompts at a fast rate: its numbers must be sane."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+from inspect_ai.log import read_eval_log
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location("throughput", REPO / "benchmarks" / "throughput.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_engine_benchmark_on_three_prompts(shared_datasets: Path, tmp_path: Path) -> None:
+    bench = load_benchmark()
+    out = tmp_path / "engine.json"
+    result = bench.main(
+        ["engine", "--prompts", "3", "--token-rate", "50000", "--sequence-rate", "5000", "--ttft", "0",
+         "--out", str(out), "--log-dir", str(tmp_path / "logs")]
+    )  # fmt: skip
+    [run] = result["runs"]
+    assert run.samples == 60 and run.setting == "default" and run.flags == []
+    # the engine served every generation and every judgement, at the study's lengths
+    assert 60 * 14 <= run.generation_tokens <= 60 * 512
+    assert 60 * 20 <= run.grader_tokens <= 60 * 200
+    assert run.floor_s == round((run.generation_tokens + run.grader_tokens) / 50_000, 2)
+    assert run.wall_s >= run.eval_wall_s > run.floor_s and run.wall_over_floor > 1
+    assert run.samples_per_s == round(60 / run.wall_s, 2)
+    assert 0 < run.cpu_s_per_sample < run.wall_s and run.peak_rss_mb > 50
+    assert 1 <= run.peak_in_flight <= 120  # one sequence per sample at most (generation, then judge)
+    # what the stand-in counted is what Inspect recorded as output tokens
+    log = read_eval_log(run.log, header_only=True)
+    usage = {name: u.output_tokens for name, u in log.stats.model_usage.items()}
+    assert usage == {"vllm/bench/model": run.generation_tokens, "vllm/bench/grader": run.grader_tokens}
+    assert log.eval.metadata["engine"]["max_connections"] == 256
+    assert json.loads(out.read_text())["runs"][0]["samples"] == 60
