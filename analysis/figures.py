@@ -2,7 +2,8 @@
 
 Every function takes the tables the other modules produce and a folder, and returns the paths it
 wrote (none when the data cannot support the figure, e.g. the run-to-run spread with one run).
-`@report_figure(caption, arguments)` above a function puts it in the report (`REPORT_FIGURES`).
+`@report_figure(caption, arguments, section)` above a function puts it in the report
+(`REPORT_FIGURES`), in the section whose numbers it draws (`report_blocks.SECTIONS`).
 A "unit" is one evaluation: the run / model / dataset / judge columns that differ between rows
 are joined into its label, so one model on one dataset is just the run name.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import matplotlib
 
@@ -24,6 +25,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from refusal_stability.analysis import tidy  # noqa: E402
+from refusal_stability.analysis.groups import UNCATEGORIZED  # noqa: E402
 from refusal_stability.schema import (
     MEAN_SSI,
     PCT_UNSTABLE,
@@ -34,28 +36,38 @@ MAX_UNITS = 10
 """At most this many units are drawn per figure (the first ones in sort order); tables hold all."""
 PANELS_PER_ROW = 4
 """Figures with one panel per unit wrap after this many panels, so each stays readable."""
-UNCATEGORIZED = "uncategorized"
-"""The bar of the prompts without a category (they are a group of their own, never dropped)."""
+
 FORMATS: tuple[str, ...] = ("png", "pdf")
 UNIT_KEYS: tuple[str, ...] = (*tidy.RUN_KEYS, tidy.HARMFUL)
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
-REPORT_FIGURES: list[tuple[str, Callable[[Any, Any], tuple], Callable[..., list[Path]]]] = []
-"""Every figure of the report, in the order drawn: (caption, arguments, draw). Filled by `report_figure`."""
+class ReportFigure(NamedTuple):
+    """One figure of the report: its caption, how to pick its inputs, how to draw it, where it goes."""
+
+    caption: str
+    arguments: Callable[[Any, Any], tuple]
+    draw: Callable[..., list[Path]]
+    section: str
 
 
-def report_figure(caption: str, arguments: Callable[[Any, Any], tuple]) -> Callable:
+REPORT_FIGURES: list[ReportFigure] = []
+"""Every figure of the report, in the order drawn. Filled by `report_figure`."""
+
+
+def report_figure(caption: str, arguments: Callable[[Any, Any], tuple], section: str = "other") -> Callable:
     """Register a figure of the report, where it is defined: the one place to add a figure.
 
     Args:
         caption: The figure's caption in the report.
         arguments: Picks the figure's inputs from the report's `Analysis` and `ReportOptions`;
             the figure is then drawn as `draw(*arguments(analysis, options), out_dir)`.
+        section: The report section it is shown in, beside the numbers it draws (a key of
+            `report_blocks.SECTIONS`; "other" puts it under "Other figures" at the end).
     """
 
     def register(draw: Callable[..., list[Path]]) -> Callable[..., list[Path]]:
-        REPORT_FIGURES.append((caption, arguments, draw))
+        REPORT_FIGURES.append(ReportFigure(caption, arguments, draw, section))
         return draw
 
     return register
@@ -178,6 +190,7 @@ def _errors_of(analysis: Any) -> pd.DataFrame:
 @report_figure(
     "SSI distribution with the unstable threshold (title: mean SSI and % unstable with 95 % CIs)",
     lambda a, o: (a.prompts, o.threshold, a.groups, _shares_of(a)),
+    section="headline",
 )
 def ssi_histogram(
     prompts: pd.DataFrame, threshold: float, groups: pd.DataFrame, shares: pd.DataFrame, out_dir: Path
@@ -221,6 +234,7 @@ def ssi_histogram(
     "% of prompts that flip, within each temperature and over the grid "
     "(Wilson 95 % CI; n prompts under each bar)",
     lambda a, o: (a.groups, _shares_of(a)),
+    section="temperature",
 )
 def flip_rate_bars(groups: pd.DataFrame, shares: pd.DataFrame, out_dir: Path) -> list[Path]:
     """% of prompts whose verdict flips: within each temperature (over seeds) and over the whole grid."""
@@ -234,6 +248,7 @@ def flip_rate_bars(groups: pd.DataFrame, shares: pd.DataFrame, out_dir: Path) ->
     fig, ax = plt.subplots(figsize=(max(5.5, 1.4 * len(columns) * max(1, len(units)) ** 0.5), 3.8))
     width = 0.8 / len(units)
     x = np.arange(len(columns))
+    top = 0.0
     for i, (label, rows) in enumerate(units):
         row = rows.iloc[0]
         found = [_share(shares, row, "flipped", level="temperature", temperature=float(t)) for t in temps]
@@ -242,6 +257,7 @@ def flip_rate_bars(groups: pd.DataFrame, shares: pd.DataFrame, out_dir: Path) ->
         low = np.array([np.nan if f is None else f["wilson_low"] for f in found], dtype=float)
         high = np.array([np.nan if f is None else f["wilson_high"] for f in found], dtype=float)
         ns = [np.nan if f is None else f["n_prompts"] for f in found]
+        top = max(top, float(np.nanmax(np.append(high, 0.0))))
         xs = x + (i - (len(units) - 1) / 2) * width
         ax.bar(
             xs,
@@ -257,7 +273,7 @@ def flip_rate_bars(groups: pd.DataFrame, shares: pd.DataFrame, out_dir: Path) ->
     ax.set_xticks(x, columns)
     ax.tick_params(axis="x", pad=14 if len(units) <= 2 else 26)
     ax.set_ylabel("% of prompts with > 1 distinct verdict")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, min(100.0, 1.15 * top) if top > 0 else 100.0)
     ax.set_title("Flip rate: within one temperature (seeds vary) and over the whole grid", fontsize=10)
     if len(units) > 1:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -268,6 +284,7 @@ def flip_rate_bars(groups: pd.DataFrame, shares: pd.DataFrame, out_dir: Path) ->
     "Temperature effect: COMPLY rate (mean over prompts, 95 % CI) and within-temperature SSI "
     "(bootstrap 95 % CI)",
     lambda a, o: (a.groups, _errors_of(a)),
+    section="temperature",
 )
 def temperature_effect(groups: pd.DataFrame, errors: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Comply rate and within-temperature mean SSI, each with its interval, against temperature."""
@@ -311,7 +328,7 @@ def temperature_effect(groups: pd.DataFrame, errors: pd.DataFrame, out_dir: Path
         )
     left.set_xlabel("temperature")
     left.set_ylabel("% of responses (mean over prompts, 95 % CI)")
-    left.set_title("Compliance vs temperature (solid COMPLY, dashed + PARTIAL)", fontsize=9)
+    left.set_title("COMPLY (solid), COMPLY + PARTIAL (dashed)", fontsize=9)
     right.set_xlabel("temperature")
     right.set_ylabel("mean within-temperature SSI (95 % CI)")
     right.set_title("Stability over seeds vs temperature", fontsize=9)
@@ -321,7 +338,9 @@ def temperature_effect(groups: pd.DataFrame, errors: pd.DataFrame, out_dir: Path
     return _save(fig, out_dir, "temperature_effect")
 
 
-@report_figure("Stability vs compliance per prompt", lambda a, o: (a.prompts, a.spearman))
+@report_figure(
+    "Stability vs compliance per prompt", lambda a, o: (a.prompts, a.spearman), section="compliance"
+)
 def stability_vs_compliance(prompts: pd.DataFrame, spearman: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Per-prompt comply rate against SSI (jittered), with Spearman's rho and its interval in the title."""
     units = _units(prompts[prompts["n"] > 0])
@@ -355,6 +374,7 @@ def stability_vs_compliance(prompts: pd.DataFrame, spearman: pd.DataFrame, out_d
 @report_figure(
     "Model / run comparison: mean SSI (bootstrap), % unstable (Wilson), harmfulness (over prompts); 95 % CIs",
     lambda a, o: (a.groups[a.groups["level"] == "overall"], _shares_of(a), _errors_of(a)),
+    section="headline",
 )
 def model_comparison(
     overall: pd.DataFrame, shares: pd.DataFrame, errors: pd.DataFrame, out_dir: Path
@@ -370,13 +390,13 @@ def model_comparison(
         y, mean, xerr=_yerr(mean, table["ssi_ci_low"], table["ssi_ci_high"]), color=COLORS[0], capsize=3
     )
     axes[0].set_xlim(max(0.0, np.nanmin(table["ssi_ci_low"]) - 0.05), 1.0)
-    axes[0].set_xlabel("mean SSI (95 % CI)")
+    axes[0].set_xlabel("mean SSI\n(bootstrap 95 % CI)")
     unstable = [_share(shares, row, "unstable", level="overall") for _, row in table.iterrows()]
     values = np.array([np.nan if u is None else u["pct"] for u in unstable], dtype=float)
     low = np.array([np.nan if u is None else u["wilson_low"] for u in unstable], dtype=float)
     high = np.array([np.nan if u is None else u["wilson_high"] for u in unstable], dtype=float)
     axes[1].barh(y, values, xerr=_yerr(values, low, high), color=COLORS[1], capsize=3)
-    axes[1].set_xlabel("% unstable prompts (Wilson 95 % CI)")
+    axes[1].set_xlabel("% unstable prompts\n(Wilson 95 % CI)")
     overall_errors = errors[errors["level"] == "overall"] if len(errors) else errors
     for metric, alpha, name in (
         ("fulfilled", 0.45, "COMPLY + PARTIAL"),
@@ -402,8 +422,8 @@ def model_comparison(
             label=name,
             capsize=3,
         )
-    axes[2].set_xlabel("harmfulness, % (benign rows: over-refusal; 95 % CI)")
-    axes[2].legend(fontsize=7)
+    axes[2].set_xlabel("harmfulness, %\n(benign rows: over-refusal; 95 % CI)")
+    axes[2].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.5), ncol=2)
     axes[0].set_yticks(
         y, [f"{u}\n(n={int(n)})" for u, n in zip(table["unit"], table["n_prompts"], strict=True)]
     )
@@ -412,7 +432,9 @@ def model_comparison(
     return _save(fig, out_dir, "model_comparison")
 
 
-@report_figure("Samples needed to match the full-grid verdict", lambda a, o: (a.curves, o.targets))
+@report_figure(
+    "Samples needed to match the full-grid verdict", lambda a, o: (a.curves, o.targets), section="single_shot"
+)
 def samples_needed(curves: pd.DataFrame, targets: Sequence[float], out_dir: Path) -> list[Path]:
     """Agreement with the full-grid majority against the number of samples, pooled and per temperature."""
     if curves.empty:
@@ -460,6 +482,7 @@ def samples_needed(curves: pd.DataFrame, targets: Sequence[float], out_dir: Path
     "% unstable prompts by category (Wilson 95 % CI; n prompts under each bar; prompts without a category "
     f"as '{UNCATEGORIZED}')",
     lambda a, o: (a.groups, _shares_of(a)),
+    section="category",
 )
 def category_instability(groups: pd.DataFrame, shares: pd.DataFrame, out_dir: Path) -> list[Path]:
     """% unstable prompts per category, with Wilson intervals; uncategorized prompts are their own bar.
@@ -531,6 +554,7 @@ def _short_names(names: Sequence[str]) -> list[str]:
 @report_figure(
     "Run-to-run spread: each run's rates (mean over prompts) and mean SSI, with 95 % CIs",
     lambda a, o: (a.runs, a.spread, _errors_of(a)),
+    section="runs",
 )
 def run_spread(runs: pd.DataFrame, spread: pd.DataFrame, errors: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Each run's outcome rates and mean SSI with their intervals, per comparison set (needs >= 2 runs)."""

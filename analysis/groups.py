@@ -43,6 +43,8 @@ from refusal_stability.schema import (
 GROUP_KEYS: tuple[str, ...] = (*tidy.RUN_KEYS, tidy.HARMFUL)
 """Every group table is split at least by run, model, dataset, judge and harmful/benign."""
 GREEDY_TEMPERATURE = 0.0
+UNCATEGORIZED = "uncategorized"
+"""How the report names the prompts without a category (a group of their own in tables and figures)."""
 HEADLINE_COLUMNS: tuple[str, ...] = (
     "n_prompts",
     "n_scored",

@@ -241,6 +241,6 @@ def _judges_kept(frame: pd.DataFrame, options: ReportOptions) -> pd.DataFrame:
 
 
 def _figures(analysis: Analysis, options: ReportOptions, out: Path) -> list[tuple[str, str, Path]]:
-    """Draw every figure registered in `figures.REPORT_FIGURES`; return (name, caption, PNG path) triples."""
-    made = [(caption, draw(*args(analysis, options), out)) for caption, args, draw in figures.REPORT_FIGURES]
-    return [(paths[0].stem, caption, paths[0]) for caption, paths in made if paths]
+    """Draw every figure registered in `figures.REPORT_FIGURES`; return (section, caption, PNG path)."""
+    made = [(f, f.draw(*f.arguments(analysis, options), out)) for f in figures.REPORT_FIGURES]
+    return [(f.section, f.caption, paths[0]) for f, paths in made if paths]

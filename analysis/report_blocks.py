@@ -32,8 +32,6 @@ from refusal_stability.scorers.offline import OFFLINE_AGREEMENT
 if TYPE_CHECKING:
     from refusal_stability.analysis.report import Analysis, ReportOptions
 
-UNCATEGORIZED = "uncategorized"
-"""How prompts without a category are named in tables and figures (they are a group, not dropped)."""
 ABLATION_NAMES: dict[str, str] = {
     "mean_ssi_partial_as_comply": "mean SSI, PARTIAL = COMPLY",
     "mean_ssi_partial_as_refuse": "mean SSI, PARTIAL = REFUSE",
@@ -68,18 +66,16 @@ def rules_caveat(judges: Sequence[str]) -> str | None:
     )
 
 
-FIGURE_SECTIONS: dict[str, str] = {
-    "ssi_histogram": "headline",
-    "model_comparison": "headline",
-    "temperature_effect": "temperature",
-    "flip_rate": "temperature",
-    "stability_vs_compliance": "compliance",
-    "samples_needed": "single_shot",
-    "category_instability": "category",
-    "run_spread": "runs",
+SECTIONS: dict[str, str] = {
+    "headline": "Headline figures",
+    "temperature": "Within-temperature stability and the temperature effect",
+    "compliance": "Stability vs compliance",
+    "single_shot": "Single-shot vs multi-sample agreement",
+    "category": "By category",
+    "runs": "Run-to-run variance",
+    "other": "Other figures",
 }
-"""The section each figure is shown in, beside the numbers it draws (by the figure's file name);
-a figure not named here is shown at the end, under "Other figures"."""
+"""The report's sections that show figures (`@report_figure(..., section=)`), by key, with their headings."""
 
 Block = tuple[str, Any]
 
@@ -144,12 +140,12 @@ def report_blocks(
     """The report as a list of (kind, content) blocks, rendered to Markdown and HTML alike.
 
     First the summary in sentences, then each section with its figures beside its tables, then the
-    inputs and options. `figure_paths` holds (name, caption, PNG path) per figure drawn; `assembly`
+    inputs and options. `figure_paths` holds (section, caption, PNG path) per figure drawn; `assembly`
     the blocks saying how runs were assembled from stages and shards (after the summary).
     """
     shown: dict[str, list[tuple[str, Path]]] = {}
-    for name, caption, path in figure_paths:
-        shown.setdefault(FIGURE_SECTIONS.get(name, "other"), []).append((caption, path))
+    for section, caption, path in figure_paths:
+        shown.setdefault(section if section in SECTIONS else "other", []).append((caption, path))
     b: list[Block] = [("h1", options.title)]
     logs = loaded.report_frame()
     frame = loaded.frame
@@ -194,14 +190,14 @@ def report_blocks(
             ("table", table),
             ("p", STUDY_RULE),
         ]
-    b += _section("Headline figures", shown.get("headline", []), headline)
+    b += _section(SECTIONS["headline"], shown.get("headline", []), headline)
     b += _section(
-        "Within-temperature stability and the temperature effect",
+        SECTIONS["temperature"],
         shown.get("temperature", []),
         _temperature_blocks(analysis),
     )
     b += _section(
-        "Stability vs compliance",
+        SECTIONS["compliance"],
         shown.get("compliance", []),
         [
             ("h3", "Spearman's rho: comply rate vs SSI (per prompt, bootstrap 95 % CI)"),
@@ -209,15 +205,15 @@ def report_blocks(
         ],
     )
     b += _section(
-        "Single-shot vs multi-sample agreement",
+        SECTIONS["single_shot"],
         shown.get("single_shot", []),
         _single_shot_blocks(analysis, options),
     )
     by_c = analysis.groups[analysis.groups["level"] == "category"]
     if len(by_c):
-        b += _section("By category", shown.get("category", []), _category_blocks(by_c))
+        b += _section(SECTIONS["category"], shown.get("category", []), _category_blocks(by_c))
     if len(analysis.spread) or shown.get("runs"):
-        b += _section("Run-to-run variance", shown.get("runs", []), _runs_blocks(analysis))
+        b += _section(SECTIONS["runs"], shown.get("runs", []), _runs_blocks(analysis))
     b += _determinism_blocks(analysis)
     if len(analysis.engine):
         b.append(("h2", "Engine non-determinism floor (same-seed repeats)"))
@@ -234,7 +230,7 @@ def report_blocks(
     b += _ablation_blocks(overall)
     b += _judge_blocks(analysis)
     if shown.get("other"):
-        b.append(("h2", "Other figures"))
+        b.append(("h2", SECTIONS["other"]))
         b.extend(("figure", f) for f in shown["other"])
     if analysis.publishable:
         b.append(("h2", "Statistics to publish"))
@@ -328,12 +324,32 @@ def _single_shot_blocks(analysis: Analysis, options: ReportOptions) -> list[Bloc
             )
             + "Smallest n reaching each target:",
         ),
-        ("table", needed[[*_keys_shown(needed), "scope", tidy.TEMPERATURE, "target", "n_mean", "n_ci_low"]]),
+        ("table", _needed_table(needed)),
     ]
 
 
+def _needed_table(needed: pd.DataFrame) -> pd.DataFrame:
+    """The smallest n per target side by side (one column per target and criterion), one row per scope."""
+    if needed.empty:
+        return needed
+    keys = [*_keys_shown(needed), "scope", tidy.TEMPERATURE]
+    wide = needed.assign(
+        **{
+            tidy.TEMPERATURE: needed[tidy.TEMPERATURE]
+            .astype(object)
+            .where(needed[tidy.TEMPERATURE].notna(), "")
+        }
+    ).pivot_table(index=keys, columns="target", values=["n_mean", "n_ci_low"], aggfunc="first", sort=False)
+    wide.columns = [
+        f"n for {100 * target:g} % ({'mean' if kind == 'n_mean' else 'CI low'})"
+        for kind, target in wide.columns
+    ]
+    order = sorted(wide.columns, key=lambda c: ("CI low" in c, c))
+    return wide[order].reset_index()
+
+
 def _category_blocks(by_c: pd.DataFrame) -> list[Block]:
-    table = by_c.assign(**{tidy.CATEGORY: by_c[tidy.CATEGORY].astype(object).fillna(UNCATEGORIZED)})
+    table = by_c.assign(**{tidy.CATEGORY: by_c[tidy.CATEGORY].astype(object).fillna(groups.UNCATEGORIZED)})
     return [
         (
             "table",
@@ -342,7 +358,7 @@ def _category_blocks(by_c: pd.DataFrame) -> list[Block]:
                 + [HARMFUL_PCT_COMPLY, BENIGN_PCT_REFUSE]
             ],
         ),
-        ("p", f"{UNCATEGORIZED}: prompts whose dataset gives no category (e.g. AdvBench's)."),
+        ("p", f"{groups.UNCATEGORIZED}: prompts whose dataset gives no category (e.g. AdvBench's)."),
     ]
 
 
@@ -435,7 +451,12 @@ def _ablation_blocks(overall: pd.DataFrame) -> list[Block]:
 def _judge_blocks(analysis: Analysis) -> list[Block]:
     if analysis.agreement.empty:
         return []
-    blocks: list[Block] = [("h2", "Judge agreement"), ("table", analysis.agreement)]
+    agreement = analysis.agreement
+    keys = [k for k in _keys_shown(agreement) if k != tidy.JUDGE]
+    blocks: list[Block] = [
+        ("h2", "Judge agreement"),
+        ("table", agreement[[*keys, *[c for c in agreement.columns if c not in tidy.RUN_KEYS]]]),
+    ]
     for name, matrix in analysis.confusion.items():
         blocks.append(("h3", f"Confusion matrix: {name}"))
         blocks.append(("table", matrix.reset_index()))

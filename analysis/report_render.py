@@ -68,6 +68,12 @@ DISPLAY_NAMES: dict[str, str] = {
     "pct_identical_flipped": "% identical yet flipped",
     "percent_agreement": "% agreement",
     "kappa": "Cohen's kappa",
+    "flips_from_judges_a": "% of a's flips gone where judges agree",
+    "flips_from_judges_b": "% of b's flips gone where judges agree",
+    "mean_ssi_agree": "mean SSI where judges agree",
+    "pct_unstable_agree": "% unstable where judges agree",
+    "flipped_a": "prompts flipped (a)",
+    "flipped_b": "prompts flipped (b)",
 }
 """Column names shown as words in the report (the CSVs keep the names of `schema.py`)."""
 
@@ -85,7 +91,7 @@ def fmt_value(value: Any) -> str:
 
 def _is_percent(column: str) -> bool:
     """Whether a column holds percentages (shown to one decimal)."""
-    return column.startswith(("pct_", "% ")) or "_pct" in column or column.endswith("_pct")
+    return column.startswith(("pct_", "percent_", "% ")) or "_pct" in column
 
 
 def _cell(column: str, value: Any) -> str:

@@ -178,7 +178,7 @@ def summary_sentences(row: pd.Series | dict[str, Any], threshold: float) -> list
         ]
         scope = " (both halves pooled)" if row.get("per_run_pooled", False) else ""
         text = f"One sample disagrees with the full grid's majority verdict on {one} of prompts{scope}"
-        reached = [f"{int(n)} samples for {t} %" for t, n in needed if pd.notna(n)]
+        reached = [f"{int(n)} sample{'s' * (int(n) != 1)} for {t} %" for t, n in needed if pd.notna(n)]
         missed = [f"{t} %" for t, n in needed if pd.isna(n)]
         if reached:
             text += "; a majority of " + " and ".join(reached) + " agreement"
