@@ -423,7 +423,7 @@ def model_comparison(
             capsize=3,
         )
     axes[2].set_xlabel("harmfulness, %\n(benign rows: over-refusal; 95 % CI)")
-    axes[2].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.5), ncol=2)
+    axes[2].legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     axes[0].set_yticks(
         y, [f"{u}\n(n={int(n)})" for u, n in zip(table["unit"], table["n_prompts"], strict=True)]
     )
