@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from refusal_stability.schema import SHARD_KEY
+
 REPLAY_LOGS = Path(__file__).resolve().parents[1] / "logs" / "study-replay"
 STUDY_LABELS = Path(__file__).resolve().parents[2] / "shared/datasets/refusal_stability_paper/labels"
 TEMPERATURES = (0.0, 0.3, 0.7, 1.0)
@@ -104,9 +106,12 @@ def _verdict(p: float, u: float) -> str | float:
 
 
 def _make_log(
-    index: int, n_prompts: int, rng: np.random.Generator, templates: list[dict]
+    index: int, n_prompts: int, rng: np.random.Generator, templates: list[dict], n_shards: int
 ) -> tuple[Any, list[dict[str, Any]]]:
     """One synthetic log: `n_prompts` prompts x the 20-cell grid, for run `index % N_RUNS`.
+
+    The logs of a run are its shards `k/n_shards` (k = index // N_RUNS + 1), as `-T shard=k/N` records
+    them, so the report's merge check sees a run split over many logs.
 
     Returns the log without samples and the samples' JSON records.
     """
@@ -160,7 +165,7 @@ def _make_log(
         },
         config=EvalConfig(epochs=epochs),
         model_generate_config=GenerateConfig(max_tokens=512, top_p=1.0),
-        metadata={"ft_seed": run, "shard": index // N_RUNS},
+        metadata={"ft_seed": run, SHARD_KEY: f"{index // N_RUNS + 1}/{n_shards}"},
     )
     log = EvalLog(
         eval=spec,
@@ -222,7 +227,8 @@ def generate(
         if k % m_part != k_part or path.exists():
             continue
         t1 = time.perf_counter()
-        log, records = _make_log(k, n_prompts, np.random.default_rng([seed, k]), templates)
+        n_shards = -(-n_logs // N_RUNS)
+        log, records = _make_log(k, n_prompts, np.random.default_rng([seed, k]), templates, n_shards)
         t2 = time.perf_counter()
         partial = path.with_suffix(".partial")
         (_write_direct if writer == "direct" else _write_inspect)(log, records, partial)
