@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from refusal_stability.analysis import bootstrap, tidy
-from refusal_stability.analysis.per_prompt import COMPLY, N_LABELS, PARTIAL, REFUSE
+from refusal_stability.analysis.per_prompt import N_LABELS
 
 DRAWS = 1000
 TARGETS: tuple[float, ...] = (0.95, 0.99)
@@ -54,6 +54,9 @@ TIE_BREAK_RULES: dict[str, str] = {
 TIE_BREAKS: tuple[str, ...] = tuple(TIE_BREAK_RULES)
 CHUNK_CELLS = 20_000_000
 """At most this many (draw x prompt x label) counts are held at once."""
+MAX_CODES = 2**21
+"""Draws of n slots code their label counts in one number below (n + 1)^3 (`_slot_codes`) while that
+is at most this (n <= 127): the table of codes stays small and float32 sums stay exact."""
 LABEL_ORDERINGS = np.array(list(itertools.permutations(range(N_LABELS))), dtype=np.float32)
 """Every ordering of the labels, as tie-break priorities below N_LABELS (counts are scaled past it)."""
 
@@ -156,10 +159,14 @@ def _draw_agreements(
     steady_gaps = scored[~varied & gaps].T
     varied_gaps = gaps[varied]
     varied_gap_scored = scored[varied & gaps].T
-    # counts[label][d, p] = sum over chosen slots s of onehot[p, s, label], as one matrix product
     n_varied = int(varied.sum())
-    by_slot = onehot[varied].transpose(1, 2, 0).reshape(n_slots, -1)  # label-major columns
-    ref_varied = [reference[varied, k] for k in range(N_LABELS)]
+    study = tie_break == "study" and n > 1
+    by_counts = study or (n + 1) ** 3 > MAX_CODES
+    if by_counts:  # counts[d, label, p] = sum over chosen slots s of onehot[p, s, label], one matrix product
+        by_slot = onehot[varied].transpose(1, 2, 0).reshape(n_slots, -1)  # label-major columns
+    else:  # one number per (draw, prompt) encodes its three counts (`_count_codes`)
+        by_slot = _slot_codes(onehot[varied], n)
+    ref_bits = (reference[varied].astype(np.int8) << np.arange(N_LABELS, dtype=np.int8)).sum(axis=1)
     chunk = max(1, CHUNK_CELLS // max(1, n_varied * N_LABELS, n_prompts))
     out = np.empty(draws)
     for start in range(0, draws, chunk):
@@ -174,19 +181,70 @@ def _draw_agreements(
             if varied_gaps.any():
                 varied_scored[:, varied_gaps] = (mask @ varied_gap_scored) > 0
                 n_scored = n_scored - (~varied_scored).sum(axis=1)
-            counts = (mask @ by_slot).reshape(d, N_LABELS, n_varied)
-            if tie_break == "study" and n > 1:
+            if study:
+                counts = (mask @ by_slot).reshape(d, N_LABELS, n_varied)
                 first = _first_chosen(onehot[varied], np.sort(chosen, axis=1)).transpose(0, 2, 1)
-                majority = np.argmax(counts * (n_slots + 1) - first, axis=1)
+                majority = np.argmax(counts * (n_slots + 1) - first, axis=1).astype(np.int8)
+            elif by_counts:
+                counts = (mask @ by_slot).reshape(d, N_LABELS, n_varied)
+                majority = _majority_of_counts(counts, rng, tie_break if n > 1 else "order")
             else:
-                majority = _majority(counts, rng, tie_break if n > 1 else "order")  # n = 1: no ties
-            hits = np.where(
-                majority == 0, ref_varied[0], np.where(majority == 1, ref_varied[1], ref_varied[2])
-            )
-            agree = agree + (hits & varied_scored).sum(axis=1)
+                codes = (mask @ by_slot).astype(np.int32)  # exact: integers below 2^24
+                majority = _majority(codes, n, rng, tie_break if n > 1 else "order")  # n = 1: no ties
+            hits = (ref_bits[None, :] >> majority) & 1
+            agree = agree + (hits.astype(bool) & varied_scored).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[start : start + d] = agree / n_scored
     return out
+
+
+def _slot_codes(onehot: np.ndarray, n: int) -> np.ndarray:
+    """(slots, prompts) float32: a slot's label as (n + 1)^2 (REFUSE), n + 1 (PARTIAL), 1 (COMPLY), else 0.
+
+    Summed over n chosen slots (each label count at most n), the result is the code
+    count_REFUSE (n + 1)^2 + count_PARTIAL (n + 1) + count_COMPLY, which names the three counts at once:
+    one matrix product and one table look-up per (draw, prompt) instead of one per label.
+    """
+    base = n + 1
+    weights = np.array([base * base, base, 1], dtype=np.float32)
+    return (onehot @ weights).T.copy()
+
+
+def _count_codes(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For every code of `_slot_codes` over n slots: the first modal label, and the modal labels as bits.
+
+    REFUSE > PARTIAL > COMPLY among tied counts for the first; bit k set where label k is modal.
+    """
+    base = n + 1
+    codes = np.arange(base**3)
+    counts = np.stack([codes // (base * base), (codes // base) % base, codes % base], axis=1)
+    modal = counts == counts.max(axis=1, keepdims=True)
+    first = np.argmax(modal, axis=1).astype(np.int8)
+    bits = (modal.astype(np.int8) << np.arange(N_LABELS, dtype=np.int8)).sum(axis=1).astype(np.int8)
+    return first, bits
+
+
+def _majority(codes: np.ndarray, n: int, rng: np.random.Generator, tie_break: str) -> np.ndarray:
+    """The modal label of each (draw, prompt) count code (`_slot_codes`), ties broken by `tie_break`.
+
+    "order": the first modal label (REFUSE > PARTIAL > COMPLY). "random": every (draw, prompt) gets
+    one of the 6 orderings of the labels uniformly at random and the first modal label in that
+    ordering wins, so each tied label is equally likely; the orderings are drawn for every (draw,
+    prompt), tied or not (so the random stream does not depend on the data), but only the tied ones
+    are looked up.
+    """
+    first, bits = _count_codes(n)
+    majority = first[codes]
+    if tie_break == "order":
+        return majority
+    draw = rng.integers(0, len(LABEL_ORDERINGS), size=codes.shape)
+    tied_bits = bits[codes]
+    tied = np.nonzero((tied_bits != 1) & (tied_bits != 2) & (tied_bits != 4))  # more than one bit set
+    if len(tied[0]):
+        priority = LABEL_ORDERINGS[draw[tied]]  # (tied, labels)
+        candidates = (tied_bits[tied][:, None] >> np.arange(N_LABELS)) & 1
+        majority[tied] = np.argmax(np.where(candidates > 0, priority, -1.0), axis=1)
+    return majority
 
 
 def _first_chosen(onehot: np.ndarray, chosen_sorted: np.ndarray) -> np.ndarray:
@@ -212,19 +270,15 @@ def _first_seen_majority(onehot: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     return np.eye(N_LABELS, dtype=bool)[majority]
 
 
-def _majority(counts: np.ndarray, rng: np.random.Generator, tie_break: str) -> np.ndarray:
-    """The modal label index along axis 1 of (draws, labels, prompts) counts, ties broken by `tie_break`.
+def _majority_of_counts(counts: np.ndarray, rng: np.random.Generator, tie_break: str) -> np.ndarray:
+    """`_majority` from (draws, labels, prompts) counts, for draws of too many slots to code the counts.
 
-    "order": the first modal label (REFUSE > PARTIAL > COMPLY). "random": every (draw, prompt) gets
-    one of the 6 orderings of the labels uniformly at random and the first modal label in that
-    ordering wins, so each tied label is equally likely; the orderings are drawn for every (draw,
-    prompt), tied or not (so the random stream does not depend on the data), but only the tied ones
-    are looked up.
+    The same rule and the same random numbers as `_majority`, label by label.
     """
-    refuse, partial, comply = counts[:, REFUSE], counts[:, PARTIAL], counts[:, COMPLY]
+    refuse, partial, comply = counts[:, 0], counts[:, 1], counts[:, 2]
     top = np.maximum(np.maximum(refuse, partial), comply)
     is_top = [refuse == top, partial == top, comply == top]
-    majority = np.where(is_top[REFUSE], REFUSE, np.where(is_top[PARTIAL], PARTIAL, COMPLY)).astype(np.int8)
+    majority = np.where(is_top[0], 0, np.where(is_top[1], 1, 2)).astype(np.int8)
     if tie_break == "order":
         return majority
     draw = rng.integers(0, len(LABEL_ORDERINGS), size=top.shape)

@@ -455,11 +455,14 @@ def _loop_agreements(matrix, reference, n, draws, seed, tie_break, chunk):
     return out
 
 
+@pytest.mark.parametrize("coded", [True, False])
 @pytest.mark.parametrize("tie_break", ["random", "order"])
-def test_single_shot_draws_with_ties_gaps_and_chunks_agree_with_a_loop(monkeypatch, tie_break):
-    """The vectorised draws (ties resolved only where they occur, unscored slots checked only for the
-    prompts that have them, draws in chunks) give exactly what a plain loop over the same random
-    numbers gives."""
+def test_single_shot_draws_with_ties_gaps_and_chunks_agree_with_a_loop(monkeypatch, tie_break, coded):
+    """The vectorised draws (label counts coded in one number, or label by label for draws of many
+    slots; ties resolved only where they occur, unscored slots checked only for the prompts that
+    have them, draws in chunks) give exactly what a plain loop over the same random numbers gives."""
+    if not coded:
+        monkeypatch.setattr(single_shot, "MAX_CODES", 1)
     rng = np.random.default_rng(11)
     matrix = rng.choice([0, 0, 0, 1, 2, 2, -1], size=(30, 8)).astype(np.int8)
     matrix[:8] = 0  # unanimous prompts ...
