@@ -321,17 +321,21 @@ def engine_table(runs: Sequence[EngineRun]) -> str:
     return "\n".join(rows)
 
 
+def replay_row(r: ReplayRun) -> str:
+    """One ``replay`` run as a markdown table row."""
+    return (
+        f"| {r.task} | {r.samples} | {r.wall_s:.1f} | {r.samples_per_s:.1f} | {r.cpu_s_per_sample:.5f} "
+        f"| {r.peak_rss_mb:.0f} | {r.load_before:.2f} / {r.load_after:.2f} |"
+    )
+
+
 def replay_table(runs: Sequence[ReplayRun]) -> str:
     """The ``replay`` runs as a markdown table, with our CPU per sample over the bare task's."""
     rows = [
         "| task | samples | wall s | samples/s | CPU s/sample | peak RSS MB | load avg before / after |",
         "|---|---|---|---|---|---|---|",
+        *(replay_row(r) for r in runs),
     ]
-    for r in runs:
-        rows.append(
-            f"| {r.task} | {r.samples} | {r.wall_s:.1f} | {r.samples_per_s:.1f} | {r.cpu_s_per_sample:.5f} "
-            f"| {r.peak_rss_mb:.0f} | {r.load_before:.2f} / {r.load_after:.2f} |"
-        )
     summary = replay_summary(runs)
     rows.append("")
     rows.append(
@@ -414,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             for _ in range(args.repeats):
                 for task in ("bare", "ours"):
                     runs.append(run_replay(task, args.prompts, log_root))
-                    print(replay_table(runs[-1:]).splitlines()[2], flush=True)
+                    print(replay_row(runs[-1]), flush=True)
             table, extra = replay_table(runs), {"summary": replay_summary(runs)}
     print(table)
     write_json(out, args.kind, runs, extra)

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 from inspect_ai.log import read_eval_log
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,3 +44,19 @@ def test_engine_benchmark_on_three_prompts(shared_datasets: Path, tmp_path: Path
     assert usage == {"vllm/bench/model": run.generation_tokens, "vllm/bench/grader": run.grader_tokens}
     assert log.eval.metadata["engine"]["max_connections"] == 256
     assert json.loads(out.read_text())["runs"][0]["samples"] == 60
+
+
+def test_replay_summary_compares_our_cost_per_sample_with_the_bare_tasks() -> None:
+    bench = load_benchmark()
+
+    def run(task: str, per_s: float, cpu: float):
+        return bench.ReplayRun(task, 2000, 2000 / per_s, per_s, cpu, 300.0, 1.0, 1.0)
+
+    runs = [run("bare", 100.0, 0.010), run("ours", 95.0, 0.011), run("bare", 110.0, 0.012), run("ours", 105.0, 0.012)]
+    summary = bench.replay_summary(runs)
+    assert summary["ours_samples_per_s"] == pytest.approx(100.0)
+    assert summary["bare_samples_per_s"] == pytest.approx(105.0)
+    assert summary["cpu_ratio"] == pytest.approx(0.0115 / 0.011)
+    assert summary["wall_ratio"] == pytest.approx(1.05)
+    table = bench.replay_table(runs)
+    assert table.count("\n| ours |") == 2 and f"**{0.0115 / 0.011:.3f}**" in table
