@@ -50,7 +50,7 @@ def test_replay_summary_compares_our_cost_per_sample_with_the_bare_tasks() -> No
     bench = load_benchmark()
 
     def run(task: str, per_s: float, cpu: float):
-        return bench.ReplayRun(task, 2000, 2000 / per_s, per_s, cpu, 300.0, 1.0, 1.0)
+        return bench.ReplayRun(task, 2000, 2000 / per_s, per_s, cpu, per_s * 1.5, 300.0, 1.0, 1.0)
 
     runs = [run("bare", 100.0, 0.010), run("ours", 95.0, 0.011), run("bare", 110.0, 0.012), run("ours", 105.0, 0.012)]
     summary = bench.replay_summary(runs)
@@ -58,5 +58,6 @@ def test_replay_summary_compares_our_cost_per_sample_with_the_bare_tasks() -> No
     assert summary["bare_samples_per_s"] == pytest.approx(105.0)
     assert summary["cpu_ratio"] == pytest.approx(0.0115 / 0.011)
     assert summary["wall_ratio"] == pytest.approx(1.05)
+    assert summary["ours_eval_samples_per_s"] == pytest.approx(150.0)
     table = bench.replay_table(runs)
     assert table.count("\n| ours |") == 2 and f"**{0.0115 / 0.011:.3f}**" in table
