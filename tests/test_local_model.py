@@ -21,8 +21,10 @@ import refusal_stability._registry  # noqa: E402,F401  (registers local/)
 from refusal_stability.models import local  # noqa: E402
 from refusal_stability.tasks.stability import stability  # noqa: E402
 
-PROMPTS = 20
-HOT, SEEDS, MAX_TOKENS = 0.8, (1, 2), 32
+PROMPTS = 10
+HOT, SEEDS, MAX_TOKENS = 0.8, (1, 2), 24
+"""Small enough for CI (about 100 real generations, ~2 min on one core); the closing-note numbers come from
+`scripts/seed_checks.py` over a larger grid."""
 ARGS = {
     "dataset": "advbench",
     "sample": PROMPTS,
