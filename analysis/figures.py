@@ -149,6 +149,31 @@ def _n_under(ax: plt.Axes, xs: Sequence[float], ns: Sequence[float], rotate: boo
             )
 
 
+def _grouped_bars(
+    ax: plt.Axes,
+    xs: np.ndarray,
+    width: float,
+    interval: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ns: Sequence[float],
+    label: str,
+    index: int,
+    rotate: bool,
+) -> None:
+    """One unit's bars in a grouped bar chart: each value with its interval, its colour, n under it."""
+    values, low, high = interval
+    ax.bar(
+        xs,
+        values,
+        width,
+        yerr=_yerr(values, low, high),
+        capsize=2,
+        label=label,
+        color=COLORS[index % len(COLORS)],
+        error_kw={"linewidth": 0.8},
+    )
+    _n_under(ax, xs, ns, rotate=rotate)
+
+
 def _share(shares: pd.DataFrame, row: pd.Series, share: str, **where: object) -> pd.Series | None:
     """The Wilson-interval row of one share (`intervals.share_intervals`) for `row`'s unit."""
     mine = _same_unit(shares, row)
@@ -259,17 +284,7 @@ def flip_rate_bars(groups: pd.DataFrame, shares: pd.DataFrame, out_dir: Path) ->
         ns = [np.nan if f is None else f["n_prompts"] for f in found]
         top = max(top, float(np.nanmax(np.append(high, 0.0))))
         xs = x + (i - (len(units) - 1) / 2) * width
-        ax.bar(
-            xs,
-            values,
-            width,
-            yerr=_yerr(values, low, high),
-            capsize=2,
-            label=label,
-            color=COLORS[i % len(COLORS)],
-            error_kw={"linewidth": 0.8},
-        )
-        _n_under(ax, xs, ns, rotate=len(units) > 2)
+        _grouped_bars(ax, xs, width, (values, low, high), ns, label, i, rotate=len(units) > 2)
     ax.set_xticks(x, columns)
     ax.tick_params(axis="x", pad=14 if len(units) <= 2 else 26)
     ax.set_ylabel("% of prompts with > 1 distinct verdict")
@@ -520,17 +535,7 @@ def category_instability(groups: pd.DataFrame, shares: pd.DataFrame, out_dir: Pa
             low = high = values
             ns = found["n_prompts"].tolist()
         xs = x + (i - (len(units) - 1) / 2) * width
-        ax.bar(
-            xs,
-            values,
-            width,
-            yerr=_yerr(values, low, high),
-            capsize=2,
-            label=label,
-            color=COLORS[i % len(COLORS)],
-            error_kw={"linewidth": 0.8},
-        )
-        _n_under(ax, xs, ns, rotate=True)
+        _grouped_bars(ax, xs, width, (values, low, high), ns, label, i, rotate=True)
     ax.set_xticks(x, categories, rotation=30, ha="right")
     ax.tick_params(axis="x", pad=26)
     ax.set_ylabel("% unstable prompts (Wilson 95 % CI)")
