@@ -1,6 +1,6 @@
 """Throughput of the stability task: GPU-bound against a batching engine, and the replay path's own cost.
 
-    python benchmarks/throughput.py engine [--prompts N] [--connections default,inspect,64,256]
+    python benchmarks/throughput.py engine [--prompts N] [--connections default,inspect,64,256] [--shards N]
     python benchmarks/throughput.py replay [--prompts N] [--repeats R]
 
 ``engine``: the study's grid (``--prompts`` prompts x 20 cells; all 876 = 17,520 samples by default) with the
@@ -13,7 +13,9 @@ by the aggregate rate: the least time the engine needs), wall / floor, samples/s
 sample, Inspect's peak memory and the most sequences the engine decoded at once. ``default`` runs with no
 concurrency flag at all (what a user gets), ``inspect`` with Inspect's own default spelled out
 (``--adaptive-connections 10-20-100``, which our local-engine default leaves alone), a number with
-``--max-connections N``.
+``--max-connections N``. ``--shards N`` runs the grid as N ``inspect eval`` processes at once
+(``-T shard=k/N``, one engine serving all of them, each process with the setting's flags): wall time is
+the first start to the last end, CPU the sum over the processes, peak RSS the largest one's.
 
 ``replay``: the README's main job (``--model replay/...``, ``-T judge=recorded``, ``--no-log-realtime``) and
 a bare Inspect task over the same prompts and cells (`bare_task.py`), alternated in the same invocation:
@@ -37,7 +39,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -101,6 +103,7 @@ class EngineRun:
     sequence_rate: float
     ttft_s: float
     flags: list[str] = field(default_factory=list)
+    shards: int = 1
     log: str = ""
 
 
@@ -128,36 +131,68 @@ def load_average() -> float:
 
 def run_process(command: Sequence[str], env: dict[str, str] | None = None) -> ProcessCost:
     """Run `command` to its end; its own CPU time and peak RSS come from `os.wait4`."""
+    return run_processes([command], env)
+
+
+def run_processes(commands: Sequence[Sequence[str]], env: dict[str, str] | None = None) -> ProcessCost:
+    """Run `commands` at once, each to its end (one command: `run_process`).
+
+    Wall time from the first start to the last end, CPU summed over the processes (each one's own,
+    from `os.wait4`), peak RSS the largest one's.
+    """
     start = time.perf_counter()
-    with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+    with ExitStack() as stack:
+        running = []
+        for command in commands:
+            out = stack.enter_context(tempfile.TemporaryFile())
+            process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+            running.append((command, process, out))
+        cpu, peak_kb, outputs, failed = 0.0, 0, [], []
+        for command, process, out in running:
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            output = out.read().decode(errors="replace")
+            outputs.append(output)
+            cpu += usage.ru_utime + usage.ru_stime
+            peak_kb = max(peak_kb, usage.ru_maxrss)  # kilobytes on Linux
+            if process.returncode != 0:
+                failed.append(f"{' '.join(command[:3])} ... failed ({process.returncode}):\n{output[-3000:]}")
         wall = time.perf_counter() - start
-        out.seek(0)
-        output = out.read().decode(errors="replace")
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command[:3])} ... failed ({process.returncode}):\n{output[-3000:]}")
-    # ru_maxrss is in kilobytes on Linux
-    return ProcessCost(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output)
+    if failed:
+        raise SystemExit("\n".join(failed))
+    return ProcessCost(wall, cpu, peak_kb / 1024, "\n".join(outputs))
 
 
 def finished_log(log_dir: Path, samples: int) -> EvalLog:
     """The one log in `log_dir`, checked: status success, every sample there, and every one scored."""
-    logs = list_eval_logs(str(log_dir))
-    if len(logs) != 1:
-        raise SystemExit(f"{log_dir}: expected one eval log, found {len(logs)}.")
-    log = read_eval_log(logs[0], header_only=True)
-    if log.status != "success":
-        raise SystemExit(f"{logs[0].name}: status {log.status}: {log.error.message if log.error else ''}")
-    results = log.results
-    if results is None or results.completed_samples != samples:
-        done = results.completed_samples if results else 0
-        raise SystemExit(f"{logs[0].name}: {done} samples completed, {samples} expected.")
-    unscored = sum(s.unscored_samples or 0 for s in results.scores)
-    if unscored:
-        raise SystemExit(f"{logs[0].name}: {unscored} samples unscored (did the grader's replies parse?).")
+    [log] = finished_logs(log_dir, samples, expected_logs=1)
     return log
+
+
+def finished_logs(log_dir: Path, samples: int, expected_logs: int) -> list[EvalLog]:
+    """The `expected_logs` logs in `log_dir` (one per shard), checked.
+
+    Each one's status must be success and every sample scored, and `samples` completed over all of them.
+    """
+    logs = list_eval_logs(str(log_dir))
+    if len(logs) != expected_logs:
+        raise SystemExit(f"{log_dir}: expected {expected_logs} eval log(s), found {len(logs)}.")
+    headers, done = [], 0
+    for info in logs:
+        log = read_eval_log(info, header_only=True)
+        name = Path(info.name).name
+        if log.status != "success":
+            raise SystemExit(f"{name}: status {log.status}: {log.error.message if log.error else ''}")
+        results = log.results
+        done += results.completed_samples if results else 0
+        unscored = sum(s.unscored_samples or 0 for s in results.scores) if results else 0
+        if unscored:
+            raise SystemExit(f"{name}: {unscored} samples unscored (did the grader's replies parse?).")
+        headers.append(log)
+    if done != samples:
+        raise SystemExit(f"{log_dir}: {done} samples completed, {samples} expected.")
+    return headers
 
 
 def eval_wall(log: EvalLog) -> float:
@@ -232,19 +267,26 @@ def engine_command(prompts: int, log_dir: Path, flags: Sequence[str]) -> list[st
 
 
 def run_engine(
-    setting: str, prompts: int, token_rate: float, sequence_rate: float, ttft_s: float, out: Path
+    setting: str,
+    prompts: int,
+    token_rate: float,
+    sequence_rate: float,
+    ttft_s: float,
+    out: Path,
+    shards: int = 1,
 ) -> EngineRun:
-    """One ``engine`` run at one concurrency setting, on a fresh stand-in."""
+    """One ``engine`` run at one concurrency setting, on a fresh stand-in, as `shards` processes."""
     samples = prompts * GRID_CELLS
     flags = concurrency_flags(setting)
-    log_dir = out / f"engine-{prompts}p-{setting}-{int(time.time())}"
+    log_dir = out / f"engine-{prompts}p-{setting}-{shards}shards-{int(time.time())}"
+    parts = [[]] if shards == 1 else [["-T", f"shard={k}/{shards}"] for k in range(1, shards + 1)]
     with token_paced_standin(token_rate, sequence_rate, ttft_s) as (url, standin_cost):
         env = {**os.environ, "VLLM_BASE_URL": url}
         load_before = load_average()
-        cost = run_process(engine_command(prompts, log_dir, flags), env)
+        cost = run_processes([engine_command(prompts, log_dir, [*flags, *part]) for part in parts], env)
         load_after = load_average()
         stats = standin_stats(url)
-    log = finished_log(log_dir, samples)
+    logs = finished_logs(log_dir, samples, expected_logs=shards)
     tokens = stats["completion_tokens"]
     total = tokens.get("generation", 0) + tokens.get("grader", 0)
     floor = total / token_rate
@@ -253,7 +295,7 @@ def run_engine(
         prompts=prompts,
         samples=samples,
         wall_s=round(cost.wall_s, 2),
-        eval_wall_s=round(eval_wall(log), 2),
+        eval_wall_s=round(max(eval_wall(log) for log in logs), 2),
         generation_tokens=tokens.get("generation", 0),
         grader_tokens=tokens.get("grader", 0),
         floor_s=round(floor, 2),
@@ -269,7 +311,8 @@ def run_engine(
         sequence_rate=sequence_rate,
         ttft_s=ttft_s,
         flags=flags,
-        log=str(log.location),
+        shards=shards,
+        log=str(logs[0].location) if shards == 1 else str(log_dir),
     )
 
 
@@ -315,8 +358,9 @@ def engine_table(runs: Sequence[EngineRun]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
+        processes = f" ({r.shards} processes)" if r.shards > 1 else ""
         rows.append(
-            f"| {r.setting} {' '.join(r.flags)} | {r.samples} | {r.wall_s:.1f} | {r.floor_s:.1f} "
+            f"| {r.setting} {' '.join(r.flags)}{processes} | {r.samples} | {r.wall_s:.1f} | {r.floor_s:.1f} "
             f"| **{r.wall_over_floor:.3f}** | {r.samples_per_s:.1f} | {r.cpu_s_per_sample:.4f} "
             f"| {r.peak_rss_mb:.0f} | {r.peak_in_flight} | {r.generation_tokens:,} + {r.grader_tokens:,} "
             f"| {r.load_before:.2f} / {r.load_after:.2f} |"
@@ -397,6 +441,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     engine.add_argument("--token-rate", type=float, default=TOKEN_RATE)
     engine.add_argument("--sequence-rate", type=float, default=SEQUENCE_RATE)
     engine.add_argument("--ttft", type=float, default=TTFT_S)
+    engine.add_argument(
+        "--shards", type=int, default=1, help="inspect eval processes sharing the grid (-T shard=k/N)"
+    )
     replay = sub.add_parser("replay", help="the README's replay job beside a bare Inspect task")
     replay.add_argument("--prompts", type=int, default=100, help="first N prompts (x 20 cells)")
     replay.add_argument("--repeats", type=int, default=2, help="runs of each task, alternated")
@@ -417,7 +464,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             runs: list[Any] = []
             for setting in args.connections.split(","):
                 rates = (args.token_rate, args.sequence_rate, args.ttft)
-                runs.append(run_engine(setting.strip(), args.prompts, *rates, log_root))
+                runs.append(run_engine(setting.strip(), args.prompts, *rates, log_root, args.shards))
                 print(engine_table(runs[-1:]).splitlines()[-1], flush=True)
             table, extra = engine_table(runs), {}
         else:

@@ -46,6 +46,25 @@ def test_engine_benchmark_on_three_prompts(shared_datasets: Path, tmp_path: Path
     assert json.loads(out.read_text())["runs"][0]["samples"] == 60
 
 
+def test_engine_benchmark_as_two_shard_processes(shared_datasets: Path, tmp_path: Path) -> None:
+    bench = load_benchmark()
+    result = bench.main(
+        ["engine", "--prompts", "4", "--shards", "2", "--token-rate", "50000", "--sequence-rate", "5000",
+         "--ttft", "0", "--out", str(tmp_path / "engine.json"), "--log-dir", str(tmp_path / "logs")]
+    )  # fmt: skip
+    [run] = result["runs"]
+    assert run.shards == 2 and run.samples == 80
+    logs = [read_eval_log(str(p), header_only=True) for p in sorted(Path(run.log).glob("*.eval"))]
+    assert len(logs) == 2
+    # the two processes ran disjoint shards that together hold the grid, and the engine served them all
+    assert sorted(log.eval.task_args["shard"] for log in logs) == ["1/2", "2/2"]
+    assert sum(log.results.completed_samples for log in logs) == 80
+    served = sum(u.output_tokens for log in logs for u in log.stats.model_usage.values())
+    assert served == run.generation_tokens + run.grader_tokens
+    assert run.wall_s >= run.eval_wall_s > run.floor_s
+    assert "(2 processes)" in bench.engine_table([run])
+
+
 def test_replay_summary_compares_our_cost_per_sample_with_the_bare_tasks() -> None:
     bench = load_benchmark()
 
