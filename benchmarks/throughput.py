@@ -13,9 +13,10 @@ by the aggregate rate: the least time the engine needs), wall / floor, samples/s
 sample, Inspect's peak memory and the most sequences the engine decoded at once. ``default`` runs with no
 concurrency flag at all (what a user gets), ``inspect`` with Inspect's own default spelled out
 (``--adaptive-connections 10-20-100``, which our local-engine default leaves alone), a number with
-``--max-connections N``. ``--shards N`` runs the grid as N ``inspect eval`` processes at once
-(``-T shard=k/N``, one engine serving all of them, each process with the setting's flags): wall time is
-the first start to the last end, CPU the sum over the processes, peak RSS the largest one's.
+``--max-connections N``; ``--no-log-realtime`` adds that Inspect flag. ``--shards N`` runs the grid as N
+``inspect eval`` processes at once (``-T shard=k/N``, one engine serving all of them, each process with
+the setting's flags): wall time is the first start to the last end, CPU the sum over the processes, peak
+RSS the largest one's.
 
 ``replay``: the README's main job (``--model replay/...``, ``-T judge=recorded``, ``--no-log-realtime``) and
 a bare Inspect task over the same prompts and cells (`bare_task.py`), alternated in the same invocation:
@@ -274,10 +275,11 @@ def run_engine(
     ttft_s: float,
     out: Path,
     shards: int = 1,
+    log_realtime: bool = True,
 ) -> EngineRun:
     """One ``engine`` run at one concurrency setting, on a fresh stand-in, as `shards` processes."""
     samples = prompts * GRID_CELLS
-    flags = concurrency_flags(setting)
+    flags = concurrency_flags(setting) + ([] if log_realtime else ["--no-log-realtime"])
     log_dir = out / f"engine-{prompts}p-{setting}-{shards}shards-{int(time.time())}"
     parts = [[]] if shards == 1 else [["-T", f"shard={k}/{shards}"] for k in range(1, shards + 1)]
     with token_paced_standin(token_rate, sequence_rate, ttft_s) as (url, standin_cost):
@@ -444,6 +446,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     engine.add_argument(
         "--shards", type=int, default=1, help="inspect eval processes sharing the grid (-T shard=k/N)"
     )
+    engine.add_argument(
+        "--no-log-realtime", action="store_true", help="pass Inspect's --no-log-realtime to every process"
+    )
     replay = sub.add_parser("replay", help="the README's replay job beside a bare Inspect task")
     replay.add_argument("--prompts", type=int, default=100, help="first N prompts (x 20 cells)")
     replay.add_argument("--repeats", type=int, default=2, help="runs of each task, alternated")
@@ -464,7 +469,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             runs: list[Any] = []
             for setting in args.connections.split(","):
                 rates = (args.token_rate, args.sequence_rate, args.ttft)
-                runs.append(run_engine(setting.strip(), args.prompts, *rates, log_root, args.shards))
+                runs.append(
+                    run_engine(
+                        setting.strip(), args.prompts, *rates, log_root, args.shards, not args.no_log_realtime
+                    )
+                )
                 print(engine_table(runs[-1:]).splitlines()[-1], flush=True)
             table, extra = engine_table(runs), {}
         else:

@@ -49,11 +49,12 @@ def test_engine_benchmark_on_three_prompts(shared_datasets: Path, tmp_path: Path
 def test_engine_benchmark_as_two_shard_processes(shared_datasets: Path, tmp_path: Path) -> None:
     bench = load_benchmark()
     result = bench.main(
-        ["engine", "--prompts", "4", "--shards", "2", "--token-rate", "50000", "--sequence-rate", "5000",
-         "--ttft", "0", "--out", str(tmp_path / "engine.json"), "--log-dir", str(tmp_path / "logs")]
+        ["engine", "--prompts", "4", "--shards", "2", "--no-log-realtime", "--token-rate", "50000",
+         "--sequence-rate", "5000", "--ttft", "0", "--out", str(tmp_path / "engine.json"),
+         "--log-dir", str(tmp_path / "logs")]
     )  # fmt: skip
     [run] = result["runs"]
-    assert run.shards == 2 and run.samples == 80
+    assert run.shards == 2 and run.samples == 80 and run.flags == ["--no-log-realtime"]
     logs = [read_eval_log(str(p), header_only=True) for p in sorted(Path(run.log).glob("*.eval"))]
     assert len(logs) == 2
     # the two processes ran disjoint shards that together hold the grid, and the engine served them all
