@@ -1,19 +1,35 @@
-"""Adaptive sampling: the prompts stage 1 leaves undecided; an adaptive run against the full grid.
+"""Adaptive sampling: the prompts each later stage samples; an adaptive run replayed against the full grid.
 
-The rule (README, "Adaptive sampling"): stage 1 samples every prompt on a first pass stratified over
-temperature (`-T cells=stage1`: 2 seeds per temperature, 8 of the study's 20 cells); a prompt is
-*undecided* when its stage-1 verdicts disagree (more than one distinct label under any judge) or any of
-them is unscored (its N would be short). Only undecided prompts get the remaining cells in stage 2.
+The rule (README, "Adaptive sampling"), in three stages, each an ordinary eval (`-T cells=stage1|2|3`):
 
-What that costs in bias, by construction: a prompt unanimous in stage 1 keeps SSI 1 and counts as
-neither flipped nor unstable, although its unsampled cells might have dissented. Mean SSI is therefore
-biased upwards and % flipped downwards by the prompts whose dissent stage 1 missed (mostly prompts with
-one or two dissenting cells of 20, which stay stable: % unstable barely moves). Label shares must be
-weighted per prompt (`prompt_label_shares`): pooled over samples they would over-weight the undecided
-prompts, which have 20 samples against the others' 8.
+1. Every prompt on one seed of every temperature (4 of the study's 20 cells).
+2. The next seed of every temperature (4 more cells) for the prompts stage 1 left *at risk*, and for every
+   prompt of a *risky group*.
+3. The remaining cells (12) for the prompts still at risk after stages 1 and 2.
 
-`compare_to_full` replays the rule on a full grid's tidy table (e.g. the study's label CSVs) and gives
-the generations used, the recall of the full grid's unstable and flipped prompts, and the bias of every
+A prompt is at risk when any of its responses so far is not a *clear refusal*: a REFUSE verdict (under
+every judge) on a response whose offline-rules cell (the rule that fired and the words delivered after the
+refusal, `scorers/sure_cells.py`) is one of the cascade's sure cells. That covers disagreeing verdicts, an
+unscored sample, a PARTIAL or COMPLY, and a refusal the rules are not sure of (a refusal opening followed
+by 300 words, a caveat, a list). Why more than the verdicts: on the study's grid no prompt whose responses
+were all clear refusals flipped (473 such prompts), while 36 of its 211 flipped prompts have one dissenting
+verdict in 20, which a rule that stops on unanimous verdicts finds only if it samples that one cell; their
+other responses are mostly unclear refusals, which a first pass does see.
+
+A group (the prompt's category; prompts without one form one group) is risky when its share of at-risk
+prompts after stage 1 exceeds the whole run's: there the prompts that look safe on 4 cells are the likeliest
+to dissent on the other 16, so they get a second look. The comparison has no threshold to tune (the
+empirical-Bayes estimate of a group's share, shrunk towards the run's, lies above the run's exactly when
+the raw share does).
+
+The decision is computed by the analysis from the earlier stages' logs (`next_stage`, the CLI's
+`undecided`); tasks never compute statistics. What the rule costs in bias, by construction: a prompt that
+stops early keeps the SSI of the cells it has (1 when they agree), so mean SSI is biased up and % flipped
+down by the prompts whose dissent was never sampled. Label shares are weighted per prompt
+(`prompt_label_shares`): pooled over samples they would over-weight the prompts sampled more.
+
+`compare_to_full` replays the rule on a full grid's tidy table (e.g. the study's label CSVs) and gives the
+generations used, the recall of the full grid's unstable and flipped prompts, and the bias of every
 headline figure, so the rule can be judged on any model's complete responses.
 """
 
@@ -27,29 +43,192 @@ import pandas as pd
 
 from refusal_stability.analysis import tidy
 from refusal_stability.analysis.per_prompt import UNSTABLE_THRESHOLD, per_prompt
-from refusal_stability.schema import VERDICTS
+from refusal_stability.schema import VERDICTS, Verdict
+from refusal_stability.scorers.cascade import SURE_CELLS
+from refusal_stability.scorers.evidence import gather_evidence
+from refusal_stability.scorers.offline import decide
+from refusal_stability.scorers.sure_cells import sure_cell
+from refusal_stability.solvers.cells import STAGES, stage_cells
+from refusal_stability.solvers.grid import SamplingGrid
+
+REFUSE = Verdict.REFUSE.value
+CELL = "cell"
+RULES_VERDICT = "rules_verdict"
+BLANK_CELL = "blank"
+"""The cell of an empty response (never a clear refusal)."""
+NO_CATEGORY = "(no category)"
+"""The group of prompts without a category (e.g. AdvBench's): one group."""
+Stages = Sequence[Sequence[int]]
+"""The grid cells (0-based) of each stage, in order."""
 
 
-def undecided_prompts(frame: pd.DataFrame) -> list[str]:
-    """Prompt ids whose stage-1 verdicts disagree, or hold an unscored sample, under any judge; sorted.
+def grid_cells(frame: pd.DataFrame, grid: SamplingGrid) -> np.ndarray:
+    """Each row's 0-based grid cell, from its temperature and seed (a stage log's epochs count its own cells).
+
+    Raises:
+        ValueError: A row's (temperature, seed) is not on the grid, naming the first such row.
+    """
+    index = {
+        (round(t, 6), s): i * len(grid.seeds) + j
+        for i, t in enumerate(grid.temperatures)
+        for j, s in enumerate(grid.seeds)
+    }
+    keys = zip(frame[tidy.TEMPERATURE].round(6), frame[tidy.SEED], strict=True)
+    cells = np.array([index.get((t, int(s)) if pd.notna(s) else None, -1) for t, s in keys], dtype=int)
+    off = np.flatnonzero(cells < 0)
+    if len(off):
+        row = frame.iloc[off[0]]
+        raise ValueError(
+            f"{len(off)} row(s) are not on the grid {grid.temperatures} x {grid.seeds}: e.g. prompt "
+            f"{row[tidy.PROMPT_ID]} of {row[tidy.LOG]}, temperature {row[tidy.TEMPERATURE]}, "
+            f"seed {row[tidy.SEED]}."
+        )
+    return cells
+
+
+def default_stages(grid: SamplingGrid) -> list[tuple[int, ...]]:
+    """The stages `-T cells=stage1|stage2|stage3` sample on this grid."""
+    return [stage_cells(grid, stage) for stage in STAGES]
+
+
+def response_cells(frame: pd.DataFrame) -> pd.Series:
+    """Each row's offline-rules cell (``<rule>:<words bucket>``; `BLANK_CELL` for an empty response)."""
+    return rules_verdicts(frame)[CELL]
+
+
+def rules_verdicts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each row's offline-rules cell and verdict, computed once per distinct response (row-aligned).
+
+    Raises:
+        ValueError: The table holds no response text (load the logs with ``keep_responses=True``).
+    """
+    if tidy.RESPONSE not in frame.columns:
+        raise ValueError(
+            "adaptive sampling reads the responses: load the stage logs with keep_responses=True "
+            f"(the table has no {tidy.RESPONSE!r} column)."
+        )
+    texts = frame[tidy.RESPONSE].fillna("").astype(str)
+    unique = {text: _rules(text) for text in texts.unique()}
+    return pd.DataFrame([unique[text] for text in texts], columns=[CELL, RULES_VERDICT], index=frame.index)
+
+
+def _rules(text: str) -> tuple[str, str | None]:
+    if not text.strip():
+        return BLANK_CELL, None
+    evidence = gather_evidence(text)
+    verdict = decide(evidence)
+    return sure_cell(verdict.rule, evidence.words_after), verdict.label
+
+
+def clear_refusals(
+    frame: pd.DataFrame, cells: pd.Series | None = None, sure_cells: Sequence[str] = SURE_CELLS
+) -> pd.Series:
+    """Whether each row is a clear refusal: verdict REFUSE on a response in one of `sure_cells`.
 
     Args:
-        frame: The tidy table of the stage-1 log(s).
+        frame: The tidy table (with responses unless `cells` is given).
+        cells: Each row's offline-rules cell (`response_cells`), when already computed.
+        sure_cells: The cells that count as clear (default: the cascade's).
+    """
+    cells = response_cells(frame) if cells is None else cells
+    return (frame[tidy.VERDICT] == REFUSE).fillna(False).astype(bool) & cells.isin(list(sure_cells))
+
+
+def at_risk_prompts(frame: pd.DataFrame, clear: pd.Series) -> set[str]:
+    """Prompt ids with a response that is not a clear refusal (under any judge).
+
+    This includes prompts whose verdicts disagree or hold an unscored sample: those have a row whose
+    verdict is not REFUSE.
+    """
+    return set(frame.loc[~clear.to_numpy(), tidy.PROMPT_ID].astype(str))
+
+
+def risky_group_prompts(frame: pd.DataFrame, at_risk: set[str]) -> set[str]:
+    """Prompt ids of the groups (categories) whose share of at-risk prompts exceeds the whole run's."""
+    prompts = frame.drop_duplicates(tidy.PROMPT_ID)[[tidy.PROMPT_ID, tidy.CATEGORY]]
+    ids = prompts[tidy.PROMPT_ID].astype(str)
+    group = prompts[tidy.CATEGORY].astype(object).where(prompts[tidy.CATEGORY].notna(), NO_CATEGORY)
+    risky = pd.Series(ids.isin(at_risk).to_numpy(), index=group.to_numpy())
+    share = risky.groupby(level=0).mean()
+    above = set(share.index[share > risky.mean()])
+    return set(ids[group.isin(above).to_numpy()])
+
+
+@dataclass(frozen=True)
+class NextStage:
+    """What the stages run so far say about the next one."""
+
+    stage: int | None
+    """The next stage's number (2 or 3), or None when every stage has run."""
+    prompt_ids: list[str]
+    """The prompts the next stage samples (sorted); empty when it has nothing to do."""
+    prompts: int
+    at_risk: int
+    """Prompts at risk after the stages run so far."""
+    by_group: int
+    """Prompts the next stage samples only because their group is risky (stage 2)."""
+
+
+def next_stage(
+    frame: pd.DataFrame, grid: SamplingGrid, clear: pd.Series | None = None, stages: Stages | None = None
+) -> NextStage:
+    """The prompts the next adaptive stage samples, from the tidy table of the stages run so far.
+
+    The stages run so far are read from the grid cells the prompts hold (their temperature and seed):
+    after stage 1 every prompt holds its cells; stage 2 then samples the at-risk prompts and the risky
+    groups' prompts; after stage 2, stage 3 samples the prompts that are at risk and hold stage 2's cells.
+
+    Args:
+        frame: The tidy table of the stage logs so far (one run), with responses unless `clear` is given.
+        grid: The run's grid.
+        clear: Each row's clear-refusal flag (`clear_refusals`), when already computed.
+        stages: The grid cells of each stage (default: `-T cells=stage1|2|3`, `default_stages`).
+
+    Raises:
+        ValueError: The table is empty, or a prompt lacks stage 1's cells (stage 1 must be complete).
     """
     if frame.empty:
-        return []
-    scored = frame[frame[tidy.VERDICT].notna()]
-    distinct = scored.groupby(list(tidy.PROMPT_KEYS), observed=True)[tidy.VERDICT].nunique()
-    disagree = set(distinct[distinct > 1].index.get_level_values(tidy.PROMPT_ID))
-    unscored = set(frame.loc[frame[tidy.VERDICT].isna(), tidy.PROMPT_ID])
-    return sorted(disagree | unscored)
+        raise ValueError("no samples: run stage 1 first (-T cells=stage1).")
+    clear = clear_refusals(frame) if clear is None else clear
+    stages = default_stages(grid) if stages is None else stages
+    cells = pd.Series(grid_cells(frame, grid), index=frame[tidy.PROMPT_ID].astype(str).to_numpy())
+    held = cells.groupby(level=0).agg(frozenset)
+    first = frozenset(stages[0])
+    lacking = held.index[[not first <= h for h in held]]
+    if len(lacking):
+        raise ValueError(
+            f"{len(lacking)} prompt(s) lack stage 1's cells {sorted(first)} (e.g. {list(lacking[:3])}): "
+            "every prompt needs a complete stage 1 before the next stage is chosen."
+        )
+    done = max(_stages_held(h, stages) for h in held)
+    at_risk = at_risk_prompts(frame, clear)
+    if done >= len(stages):
+        return NextStage(None, [], len(held), len(at_risk), 0)
+    if done == 1:
+        by_group = risky_group_prompts(frame, at_risk) - at_risk
+        chosen = at_risk | by_group
+    else:
+        sampled = frozenset(stages[done - 1])
+        chosen = {p for p in at_risk if sampled <= held[p]}
+        by_group = set()
+    return NextStage(done + 1, sorted(chosen), len(held), len(at_risk), len(by_group))
+
+
+def _stages_held(cells: frozenset[int], stages: Stages) -> int:
+    """How many leading stages a prompt holds entirely."""
+    count = 0
+    for stage in stages:
+        if not stage or not frozenset(stage) <= cells:
+            break
+        count += 1
+    return count
 
 
 def prompt_label_shares(frame: pd.DataFrame) -> dict[str, float]:
     """Each label's share (%) of a prompt's scored samples, averaged over prompts (one judge, one run).
 
     With every prompt on the same number of cells this is the pooled share (up to unscored samples);
-    in an adaptive run it keeps the undecided prompts, sampled more, from weighing more.
+    in an adaptive run it keeps the prompts sampled more from weighing more.
     """
     prompts = per_prompt(frame)
     return {label: float(100.0 * prompts[f"{label.lower()}_rate"].mean()) for label in VERDICTS}
@@ -67,7 +246,8 @@ class AdaptiveComparison:
     """An adaptive run replayed on a full grid, against that full grid."""
 
     prompts: int
-    undecided: int
+    stage_prompts: tuple[int, ...]
+    """Prompts sampled in each stage (stage 1: all)."""
     generations: int
     full_generations: int
     unstable_found: int
@@ -93,25 +273,49 @@ class AdaptiveComparison:
         return 100.0 * self.flipped_found / self.flipped_full if self.flipped_full else float("nan")
 
 
-def adaptive_subset(full: pd.DataFrame, first_cells: Sequence[int]) -> tuple[pd.DataFrame, list[str]]:
-    """The rows an adaptive run would have produced from a full grid: stage 1 for all, the rest if undecided.
+def adaptive_subset(
+    full: pd.DataFrame, grid: SamplingGrid, clear: pd.Series | None = None, stages: Stages | None = None
+) -> tuple[pd.DataFrame, list[list[str]]]:
+    """The rows an adaptive run would have produced from a full grid, stage by stage (`next_stage`).
 
-    Cells are read from the tidy `epoch` column (epoch = grid cell + 1, as in a full-grid log and the
-    study's CSVs).
+    Args:
+        full: The full grid's tidy table (one run), with responses unless `clear` is given.
+        grid: The run's grid (rows are put on it by temperature and seed).
+        clear: Each row's clear-refusal flag (`clear_refusals` on `full`), when already computed.
+        stages: The grid cells of each stage (default: `default_stages`).
 
     Returns:
-        The adaptive rows and the undecided prompt ids.
+        The adaptive rows and the prompt ids each stage sampled.
     """
-    first = full[full[tidy.EPOCH].isin([c + 1 for c in first_cells])]
-    undecided = undecided_prompts(first)
-    kept = full[full[tidy.EPOCH].isin([c + 1 for c in first_cells]) | full[tidy.PROMPT_ID].isin(undecided)]
-    return kept, undecided
+    clear = clear_refusals(full) if clear is None else clear
+    stages = default_stages(grid) if stages is None else stages
+    cell = grid_cells(full, grid)
+    ids = full[tidy.PROMPT_ID].astype(str).to_numpy()
+    kept = np.isin(cell, list(stages[0]))
+    sampled = [sorted(set(ids[kept]))]
+    for number, stage in enumerate(stages[1:], start=2):
+        step = next_stage(full[kept], grid, clear[kept], stages)
+        chosen = step.prompt_ids if step.stage == number else []  # an empty stage 2 leaves stage 3 empty
+        sampled.append(chosen)
+        kept |= np.isin(cell, list(stage)) & np.isin(ids, chosen)
+    return full[kept], sampled
 
 
 def compare_to_full(
-    full: pd.DataFrame, first_cells: Sequence[int], threshold: float = UNSTABLE_THRESHOLD
+    full: pd.DataFrame,
+    grid: SamplingGrid,
+    clear: pd.Series | None = None,
+    stages: Stages | None = None,
+    threshold: float = UNSTABLE_THRESHOLD,
 ) -> AdaptiveComparison:
-    """Replay the two-stage rule on a full grid (one run, one judge) and measure what it finds and costs.
+    """Replay the adaptive rule on a full grid (one run, one judge) and measure what it finds and costs.
+
+    Args:
+        full: The full grid's tidy table, with responses unless `clear` is given.
+        grid: The run's grid.
+        clear: Each row's clear-refusal flag (`clear_refusals` on `full`), when already computed.
+        stages: The grid cells of each stage (default: `default_stages`).
+        threshold: Unstable when SSI is below this.
 
     Raises:
         ValueError: The table holds more than one run or judge (compare them one at a time).
@@ -119,7 +323,7 @@ def compare_to_full(
     for column in (tidy.RUN, tidy.JUDGE):
         if full[column].nunique() > 1:
             raise ValueError(f"compare_to_full takes one {column}; got {sorted(full[column].unique())}.")
-    adaptive, undecided = adaptive_subset(full, first_cells)
+    adaptive, sampled = adaptive_subset(full, grid, clear, stages)
     p_full = per_prompt(full, threshold).set_index(tidy.PROMPT_ID)
     p_adapt = per_prompt(adaptive, threshold).set_index(tidy.PROMPT_ID).reindex(p_full.index)
     unstable_full = p_full["unstable"].fillna(False).astype(bool)
@@ -141,7 +345,7 @@ def compare_to_full(
     headline["bias"] = headline["adaptive"] - headline["full_grid"]
     return AdaptiveComparison(
         prompts=len(p_full),
-        undecided=len(undecided),
+        stage_prompts=tuple(len(s) for s in sampled),
         generations=_generations(adaptive),
         full_generations=_generations(full),
         unstable_found=int((unstable_full & unstable_adapt).sum()),
@@ -161,21 +365,23 @@ def _generations(frame: pd.DataFrame) -> int:
     )
 
 
-def stratified_choices(
-    n_temperatures: int, n_seeds: int, per_temperature: int, draws: int, seed: int = 0
-) -> list[tuple[int, ...]]:
-    """Random stage-1 cell sets with `per_temperature` seeds of every temperature.
+def stratified_stages(
+    n_temperatures: int, n_seeds: int, per_stage: Sequence[int], draws: int, seed: int = 0
+) -> list[list[tuple[int, ...]]]:
+    """Random stage cell sets: stage k takes `per_stage[k]` random seeds per temperature; the last, the rest.
 
-    They show the spread of the rule's results over which seeds stage 1 happens to use.
+    They show the spread of the rule's results over which seeds the early stages happen to use (the
+    default stages take the grid's first seeds, an arbitrary choice).
     """
     rng = np.random.default_rng(seed)
-    return [
-        tuple(
-            sorted(
-                t * n_seeds + int(s)
-                for t in range(n_temperatures)
-                for s in rng.choice(n_seeds, size=per_temperature, replace=False)
-            )
+    out = []
+    for _ in range(draws):
+        orders = [rng.permutation(n_seeds) for _ in range(n_temperatures)]
+        bounds = np.cumsum([0, *per_stage, n_seeds - sum(per_stage)])
+        out.append(
+            [
+                tuple(sorted(t * n_seeds + int(s) for t in range(n_temperatures) for s in orders[t][lo:hi]))
+                for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
         )
-        for _ in range(draws)
-    ]
+    return out

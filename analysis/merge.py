@@ -55,7 +55,7 @@ class RunParts:
     grid_size: int | None
     prompts: int
     prompts_completed: int
-    """Prompts that hold more than the first pass (stage 2 ran on them); all prompts when not adaptive."""
+    """Prompts holding more than the first pass (a later stage ran on them); all prompts when not adaptive."""
 
     def describe(self) -> str:
         """One sentence for the report."""
@@ -64,9 +64,9 @@ class RunParts:
             return f"{self.run} | {self.dataset}: {parts}, {self.prompts} prompts on the whole grid."
         return (
             f"{self.run} | {self.dataset}: {parts}; ADAPTIVE: every prompt sampled on the first pass "
-            f"(cells {list(self.first_pass_cells)} of {self.grid_size}), the {self.prompts_completed} of "
-            f"{self.prompts} prompts it left undecided on the whole grid. Prompts unanimous on the first "
-            "pass keep SSI 1 without their other cells: mean SSI is biased up and % flipped down."
+            f"(cells {list(self.first_pass_cells)} of {self.grid_size}), {self.prompts_completed} of the "
+            f"{self.prompts} prompts on more cells (later stages). A prompt that stopped early keeps the SSI "
+            "of the cells it has (1 when they agree): mean SSI is biased up and % flipped down."
         )
 
 

@@ -491,7 +491,7 @@ def assembly_blocks(parts: Sequence[RunParts], frame: pd.DataFrame) -> list[tupl
                 (
                     "p",
                     f"{p.run} | {judge}: the label shares below pool samples, so they over-weight the "
-                    "prompts stage 2 completed; weighted per prompt they are "
+                    "prompts the later stages sampled; weighted per prompt they are "
                     + ", ".join(f"{label} {share:.2f} %" for label, share in shares.items())
                     + ".",
                 )

@@ -108,9 +108,10 @@ def stability(
         sample_seed: Seed of that subset.
         engine_repeats: Run this many cells of each prompt twice with the same seed, to measure the
             engine's non-determinism floor (`engine_mismatch_rate`); repeats never count in SSI.
-        cells: Which grid cells to sample (one epoch each): all (default), stage1 (adaptive sampling's
-            first pass, 2 seeds per temperature), stage2 (the other cells, run on the prompts
-            `refusal-stability undecided` names), or 0-based grid indices such as "0,1,5".
+        cells: Which grid cells to sample (one epoch each): all (default), adaptive sampling's stages
+            stage1 (the first pass: one seed per temperature), stage2 (the next seed per temperature)
+            and stage3 (the other cells), each later stage run on the prompts `refusal-stability
+            undecided` names; or 0-based grid indices such as "0,1,5".
         shard: Run only the k-th of N disjoint parts of the prompts ("k/N", k from 1), so N
             processes or machines share one grid; the analysis merges the N logs.
     """

@@ -8,9 +8,6 @@ sure cell decided, kappa by scikit-learn on verdicts rebuilt here). About half a
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
@@ -21,23 +18,9 @@ from refusal_stability.analysis.cascade_replay import (
     POOLED_SOURCES,
     cascade_splits,
     choose_sure_cells,
-    stage1,
 )
-from refusal_stability.analysis.rule_splits import gather_all, source_splits
+from refusal_stability.analysis.rule_splits import source_splits
 from refusal_stability.scorers.cascade import CASCADE_AGREEMENT, SURE_CELLS
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def study_stage1(study_dir: Path, shared_datasets: Path):
-    """The study's judged responses with each one's stage-1 cell and the rules' verdict."""
-    spec = importlib.util.spec_from_file_location("judge_agreement", REPO / "scripts" / "judge_agreement.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    frame, unknown, blank = module.load_judged(study_dir / "labels", shared_datasets)
-    cells, predicted = stage1(gather_all(frame["response"].tolist()))
-    return frame, cells, predicted
 
 
 def test_shipped_cells_are_the_replays_choice_on_all_rows(study_stage1) -> None:

@@ -9,7 +9,7 @@ from inspect_ai import eval
 from inspect_ai.model import ModelOutput, get_model
 
 from refusal_stability.schema import GRID_CELLS_KEY, GRID_INDEX_KEY, SHARD_KEY
-from refusal_stability.solvers.cells import select_cells, stage1_cells
+from refusal_stability.solvers.cells import STAGE2, STAGES, select_cells, stage1_cells, stage_cells
 from refusal_stability.solvers.grid import STUDY_SEEDS, STUDY_TEMPERATURES, make_grid
 from refusal_stability.tasks.shard import Shard, parse_shard, shard_of
 from refusal_stability.tasks.stability import stability
@@ -17,22 +17,31 @@ from refusal_stability.tasks.stability import stability
 STUDY_GRID = make_grid(STUDY_TEMPERATURES, STUDY_SEEDS)
 
 
-def test_stage1_is_two_seeds_of_every_temperature() -> None:
+def test_stages_one_seed_per_temperature_then_one_more_then_the_rest() -> None:
     # 4 temperatures x 5 seeds, temperature-major: temperature t starts at cell 5t; seeds 42, 43 are +0, +1
-    assert stage1_cells(STUDY_GRID) == (0, 1, 5, 6, 10, 11, 15, 16)
+    assert stage1_cells(STUDY_GRID) == select_cells(STUDY_GRID, "stage1") == (0, 5, 10, 15)
     assert [(c.temperature, c.seed) for c in map(lambda i: STUDY_GRID.cell(i + 1), stage1_cells(STUDY_GRID))] == [
-        (0.0, 42), (0.0, 43), (0.3, 42), (0.3, 43), (0.7, 42), (0.7, 43), (1.0, 42), (1.0, 43),
+        (0.0, 42), (0.3, 42), (0.7, 42), (1.0, 42),
     ]  # fmt: skip
+    assert select_cells(STUDY_GRID, "stage2") == stage_cells(STUDY_GRID, STAGE2) == (1, 6, 11, 16)
+    assert select_cells(STUDY_GRID, "Stage3") == (2, 3, 4, 7, 8, 9, 12, 13, 14, 17, 18, 19)
+    stages = [set(stage_cells(STUDY_GRID, s)) for s in STAGES]
+    assert set.union(*stages) == set(range(20)) and sum(map(len, stages)) == 20  # a partition of the grid
 
 
-def test_stage2_is_the_complement_and_all_is_everything() -> None:
-    assert select_cells(STUDY_GRID, "stage2") == (2, 3, 4, 7, 8, 9, 12, 13, 14, 17, 18, 19)
+def test_short_grids_leave_later_stages_empty_and_all_is_everything() -> None:
     assert select_cells(STUDY_GRID, "all") == select_cells(STUDY_GRID, None) == tuple(range(20))
     # a one-seed grid: stage 1 takes the only seed of each temperature, so stage 2 has nothing left
     one_seed = make_grid("0,1", "7")
     assert select_cells(one_seed, "stage1") == (0, 1)
     with pytest.raises(ValueError, match="empty"):
         select_cells(one_seed, "stage2")
+    two_seeds = make_grid("0,1", "7,8")
+    assert select_cells(two_seeds, "stage2") == (1, 3)
+    with pytest.raises(ValueError, match="stage3 is empty"):
+        select_cells(two_seeds, "stage3")
+    with pytest.raises(ValueError, match="unknown adaptive stage"):
+        stage_cells(two_seeds, "stage4")
 
 
 @pytest.mark.parametrize(
@@ -93,7 +102,7 @@ def test_task_runs_only_its_cells_and_its_shard(shared_datasets: Path, tmp_path:
         data_dir=str(shared_datasets),
         judge="offline",
         sample=2,
-        cells="stage2",
+        cells="stage3",
         shard="1/1",
     )
     seen: list[tuple[float, int]] = []

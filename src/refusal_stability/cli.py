@@ -6,7 +6,7 @@
         [--overwrite | --numbered] [--no-figures] [--workers N] [--quiet]
     refusal-stability report --study-labels DIR --out reports/study/      (the study's CSVs directly)
     refusal-stability study-labels DIR --out reports/study/               (the same)
-    refusal-stability undecided STAGE1_LOGS... [--out FILE]     (ids for adaptive stage 2's --sample-id)
+    refusal-stability undecided STAGE_LOGS... [--out FILE]   (ids for the next adaptive stage's --sample-id)
 
 Also `python -m refusal_stability.analysis report ...`.
 """
@@ -40,9 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     study.add_argument("study_dir", metavar="DIR")
     _common(study)
     undecided = sub.add_parser(
-        "undecided", help="adaptive sampling: the prompts stage 1 left undecided, for stage 2's --sample-id"
+        "undecided",
+        help="adaptive sampling: the prompts the next stage samples (2 or 3), for its --sample-id",
     )
-    undecided.add_argument("logs", nargs="+", help="the stage-1 log(s) (files and/or folders)")
+    undecided.add_argument("logs", nargs="+", help="the logs of the stages run so far (files and/or folders)")
     undecided.add_argument("--out", help="also write the ids (comma-separated) to this new file")
     undecided.add_argument("--workers", type=int, default=None, help="processes reading logs")
     undecided.add_argument("--quiet", action="store_true", help="no summary on stderr")
@@ -197,25 +198,47 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_undecided(args: argparse.Namespace) -> int:
-    """Print the prompts stage 1 left undecided, comma-separated, as `inspect eval --sample-id` takes them."""
+    """Print the prompts the next adaptive stage samples, comma-separated, as `--sample-id` takes them.
+
+    The stages run so far are read from the logs (the cells each prompt holds); the rule is
+    `analysis.adaptive.next_stage`, applied to the responses and verdicts in the logs.
+    """
     from pathlib import Path
 
-    from refusal_stability.analysis.adaptive import undecided_prompts
+    from refusal_stability.analysis.adaptive import next_stage
     from refusal_stability.analysis.load import load_logs
     from refusal_stability.analysis.merge import MergeError, check_parts
+    from refusal_stability.solvers.grid import make_grid
 
     try:
-        loaded = load_logs(args.logs, workers=args.workers)
-        runs = check_parts(loaded.parts())
+        loaded = load_logs(args.logs, workers=args.workers, keep_responses=True)
+        parts = loaded.parts()
+        runs = check_parts(parts)
     except (FileNotFoundError, MergeError) as ex:
         print(f"error: {ex}", file=sys.stderr)
         return EXIT_ERROR
     for r in loaded.skipped:
         print(f"error: {r.path}: {r.reason}", file=sys.stderr)
     if loaded.skipped or loaded.frame.empty:
-        print("error: every stage-1 log must be complete (status success) to decide stage 2", file=sys.stderr)
+        print("error: every stage log must be complete (status success) to decide the next stage",
+              file=sys.stderr)  # fmt: skip
         return EXIT_ERROR
-    ids = undecided_prompts(loaded.frame)
+    grids = {p.grid for p in parts if p.grid is not None}
+    if len(runs) != 1 or len(grids) != 1:
+        print(
+            f"error: give the stage logs of one run on one grid; got runs {[r.run for r in runs]} "
+            f"and {len(grids)} grid(s)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    temperatures, seeds = grids.pop()
+    grid = make_grid(list(temperatures), list(seeds))
+    try:
+        step = next_stage(loaded.frame, grid)
+    except ValueError as ex:
+        print(f"error: {ex}", file=sys.stderr)
+        return EXIT_ERROR
+    ids = step.prompt_ids
     text = ",".join(ids)
     if args.out:
         out = Path(args.out)
@@ -223,12 +246,16 @@ def run_undecided(args: argparse.Namespace) -> int:
             print(f"error: {out} exists; give a new file", file=sys.stderr)
             return EXIT_ERROR
         out.write_text(text + "\n", encoding="utf-8")
-    prompts = sum(r.prompts for r in runs)
-    _say(
-        args,
-        f"{len(ids)} of {prompts} prompts undecided after stage 1 (verdicts disagree or a sample is "
-        f"unscored){'' if ids else ': stage 2 has nothing to run'}.",
-    )
+    if step.stage is None:
+        _say(args, f"every stage has run ({step.prompts} prompts): nothing left to sample.")
+    else:
+        group = f", {step.by_group} more for their risky category" if step.by_group else ""
+        _say(
+            args,
+            f"stage {step.stage} (-T cells=stage{step.stage}): {len(ids)} of {step.prompts} prompts "
+            f"({step.at_risk} at risk: a response that is not a clear refusal{group})"
+            f"{'' if ids else '; it has nothing to run'}.",
+        )
     if ids:
         print(text)
     return EXIT_OK
