@@ -214,20 +214,24 @@ def study_slice(study_dir: Path):
 
 
 @pytest.fixture(scope="session")
-def study_stage1(study_dir: Path, shared_datasets: Path):
+def study_stage1(study_dir: Path, shared_datasets: Path, tmp_path_factory: pytest.TempPathFactory):
     """The study's judged responses with each one's stage-1 cell and the rules' verdict (about half a minute).
 
-    Shared by the cascade's and adaptive sampling's study tests, so a session computes the rules once.
+    Shared by the cascade's and adaptive sampling's study tests, so a run computes the rules once.
     """
-    import importlib.util
 
-    from refusal_stability.analysis.cascade_replay import stage1
-    from refusal_stability.analysis.rule_splits import gather_all
+    def build():
+        import importlib.util
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "judge_agreement.py"
-    spec = importlib.util.spec_from_file_location("judge_agreement", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    frame, unknown, blank = module.load_judged(study_dir / "labels", shared_datasets)
-    cells, predicted = stage1(gather_all(frame["response"].tolist()))
-    return frame, cells, predicted
+        from refusal_stability.analysis.cascade_replay import stage1
+        from refusal_stability.analysis.rule_splits import gather_all
+
+        script = Path(__file__).resolve().parents[1] / "scripts" / "judge_agreement.py"
+        spec = importlib.util.spec_from_file_location("judge_agreement", script)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        frame, _, _ = module.load_judged(study_dir / "labels", shared_datasets)
+        cells, predicted = stage1(gather_all(frame["response"].tolist()))
+        return frame, cells, predicted
+
+    return once_per_run(tmp_path_factory, "study_stage1", build)
