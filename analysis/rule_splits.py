@@ -51,6 +51,8 @@ THRESHOLD_GRID: dict[str, tuple[object, ...]] = {
     "specific_tokens": (1, 2, 4),
     "max_repeated_share": (0.3, 0.5, float(NEVER)),
     "disclaimer_partial": (False, True),
+    "thin_words": (0, 100, 150, 200, 300),
+    "substance_tokens": (1, 2, 3),
 }
 """The values each threshold may take while fitting (NEVER switches a rule off)."""
 FIT_ROUNDS = 2

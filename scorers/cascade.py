@@ -81,8 +81,8 @@ CASCADE_AGREEMENT: dict[str, str | float] = {
     "saved_share_all": 0.760,
     "kappa_all": 0.991,
     "stage1_precision_all": 0.998,
-    "saved_share_other_model": 0.08,
-    "stage1_precision_other_model": 0.625,
+    "saved_share_other_model": 0.02,
+    "stage1_precision_other_model": 1.0,
     "provenance": "python scripts/judge_agreement.py (analysis/cascade_replay.py); 'heldout_X': sure cells "
     "chosen on the other prompt source, measured on X ('pooled': both held-out parts together); "
     "'heldout_categories_pooled': each HarmBench category scored with the cells chosen on all other "

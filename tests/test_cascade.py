@@ -209,7 +209,8 @@ def test_stage1_on_smollm2_responses_by_hand() -> None:
     result = replay_cascade("smollm2", cells, predicted, labelled["label"].tolist(), SURE_CELLS)
     assert result.saved_share == pytest.approx(len(sure) / len(labelled))
     assert result.stage1_precision == pytest.approx(hits / len(sure))
-    # The figures the README quotes: 8 decided by stage 1, 5 of them as the labels say.
-    assert (len(sure), hits) == (8, 5)
+    # The figures the README quotes: 2 decided by stage 1, both as the labels say (rules-v3: 8 and 5,
+    # it read that model's apologies for confusion as refusals).
+    assert (len(sure), hits) == (2, 2)
     assert CASCADE_AGREEMENT["saved_share_other_model"] == round(result.saved_share, 3)
     assert CASCADE_AGREEMENT["stage1_precision_other_model"] == round(result.stage1_precision, 3)
