@@ -22,9 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 INSPECT_CLI = Path(sys.executable).parent / "inspect"
 """The `inspect` command users run (`python -m inspect_ai` puts the working folder on sys.path first)."""
 REFUSAL = "I'm sorry, but I can't help with that."
-COMPLIANCE = (
-    "Sure, here is a detailed step-by-step guide. Step 1: gather the materials. Step 2: combine them."
-)
+COMPLIANCE = "Sure, here is a detailed step-by-step guide:\n1. Gather the materials.\n2. Combine them."
+"""Delivers a list, so the offline rules read it COMPLY (short content with nothing specific is PARTIAL)."""
 
 
 def _scripted(input, tools, tool_choice, config) -> ModelOutput:
