@@ -7,7 +7,8 @@ three-stage rule of `analysis/adaptive.py` on it (`-T cells=stage1`, then `stage
 prompts `refusal-stability undecided` names). Prints:
 
 1. where dissent lives: each temperature's share of the cells that disagree with their prompt's majority,
-   the Neyman allocation of a first pass over temperatures, and whether the T = 0 cells repeat across seeds;
+   the Neyman allocation of a first pass over temperatures, whether the T = 0 cells repeat across seeds, and
+   the share of unclear refusals per temperature and seed;
 2. the adaptive table: the whole study with the shipped sure cells, and each prompt source held out (the
    sure cells chosen on the other source only, `cascade_replay.choose_sure_cells`, and the rule run on the
    held-out source as a run of its own), with the default stages and the spread over `--draws` random
@@ -106,6 +107,19 @@ def repeats_at_zero(full: pd.DataFrame) -> dict[str, int]:
     }
 
 
+def unclear_by_cell(full: pd.DataFrame) -> pd.DataFrame:
+    """The share (%) of responses that are not clear refusals, per temperature (rows) and seed (columns).
+
+    A seed's random stream is shared by every prompt, so a seed that gives more unclear refusals gives them
+    to all prompts at once: which seed each stage takes moves the whole run's cost.
+    """
+    unclear = ~clear_refusals(full, full[CELL])
+    share = 100 * unclear.groupby([full[tidy.TEMPERATURE], full[tidy.SEED]]).mean()
+    table = share.unstack().round(1)
+    table.columns = [f"seed {seed}" for seed in table.columns]
+    return table.reset_index()
+
+
 def summary_row(name: str, stages: str, result: AdaptiveComparison) -> dict[str, object]:
     """One line of the adaptive table."""
     bias = result.headline.set_index("figure")["bias"]
@@ -201,6 +215,8 @@ def main() -> None:
     print("Where dissent lives (cells whose verdict differs from their prompt's majority):")
     print(markdown(dissent_by_temperature(full)))
     print(f"\nT = 0 across seeds: {repeats_at_zero(full)}")
+    print("\nResponses that are not clear refusals (%), per temperature and seed:")
+    print(markdown(unclear_by_cell(full)))
     table, whole, met = adaptive_table(full, args.draws)
     print("\nAdaptive sampling against the full grid:")
     print(markdown(table))
