@@ -23,7 +23,8 @@ What it relies on in Inspect's format (and `tests/test_analysis_load.py` checks 
 for every sample of a log Inspect wrote, so a format change fails loudly there):
 - a `.eval` log is a zip archive with one JSON member `samples/<id>_epoch_<n>.json` per sample
   (a later copy of a member wins, as in Inspect) and the header in `header.json`;
-- a sample's `id`, `epoch`, `output`, `scores` and `metadata` are top-level keys of that JSON;
+- a sample's `id`, `epoch`, `output`, `scores` and `metadata` are top-level keys of that JSON
+  (decoded by msgspec, which skips the other fields unparsed: `decode_fields`);
 - a response pooled out of the sample is `attachment://<hash>`, its text in the sample's `attachments`.
 `.json` logs are parsed whole; anything else is read with Inspect's `read_eval_log`.
 """
@@ -42,6 +43,7 @@ from types import TracebackType
 from typing import Any
 
 import inspect_ai.log  # noqa: F401  (importing it installs Inspect's zstd support into zipfile)
+import msgspec
 import zstandard
 from inspect_ai.log import EvalLog, read_eval_log
 
@@ -58,6 +60,27 @@ _DECODER = json.JSONDecoder()
 _SCAN = make_scanner(_DECODER)
 _WS = re.compile(r"[ \t\n\r]*")
 _WS_CHARS = frozenset(" \t\n\r")
+
+
+class _Output(msgspec.Struct):
+    """What the analysis reads of a sample's `output`: the completion; the choices left unparsed."""
+
+    completion: Any = None
+    choices: msgspec.Raw = msgspec.Raw()
+    """The choices' JSON text (empty when absent); a Raw in a union is not supported by msgspec."""
+
+
+class _Sample(msgspec.Struct):
+    """The fields of `SAMPLE_FIELDS`; every other field of the sample is skipped unparsed."""
+
+    id: Any = msgspec.UNSET
+    epoch: Any = msgspec.UNSET
+    output: _Output | None | msgspec.UnsetType = msgspec.UNSET
+    scores: Any = msgspec.UNSET
+    metadata: Any = msgspec.UNSET
+
+
+_SAMPLE_DECODER = msgspec.json.Decoder(_Sample)
 
 
 class LogArchive:
@@ -114,10 +137,10 @@ class LogArchive:
                 if info.filename.startswith(SAMPLE_MEMBER_PREFIX) and info.filename.endswith(".json")
             }
             for info in members.values():  # the last copy of a member wins, as in Inspect
-                text = self._member(info)
-                sample = read_fields(text, SAMPLE_FIELDS)
+                raw = self._member(info)
+                sample = decode_fields(raw)
                 if completion_of(sample).startswith(ATTACHMENT_PREFIX):
-                    sample = json.loads(text)  # the response was pooled into `attachments`
+                    sample = json.loads(raw)  # the response was pooled into `attachments`
                 yield sample
             return
         if self.path.suffix == ".json":
@@ -129,15 +152,15 @@ class LogArchive:
         for sample in log.samples or []:
             yield sample.model_dump(mode="json", include={*SAMPLE_FIELDS, "attachments"})
 
-    def _member(self, info: zipfile.ZipInfo) -> str:
-        """One member's text, found by its local header and decompressed here (see the module docstring)."""
+    def _member(self, info: zipfile.ZipInfo) -> bytes:
+        """One member's bytes (UTF-8 JSON), found by its local header and decompressed here."""
         assert self._zip is not None
         if self._data is None:
             self._data = self.path.read_bytes()
         raw = _decompress(self._data, info)
         if raw is None:
             raw = self._zip.read(info)
-        return raw.decode("utf-8")
+        return raw
 
 
 _ZSTD = zstandard.ZstdDecompressor()
@@ -176,6 +199,35 @@ def iter_sample_dicts(path: str | Path) -> Iterator[dict[str, Any]]:
     """Yield every sample of a log as parsed JSON (`LogArchive.samples`)."""
     with LogArchive(path) as archive:
         yield from archive.samples()
+
+
+def decode_fields(raw: bytes) -> dict[str, Any]:
+    """The fields of `SAMPLE_FIELDS` of a sample's JSON, as `read_fields` gives them, three times faster.
+
+    msgspec decodes the fields into a typed struct and skips every other field (the bulky `messages`
+    and `events`) in C without building it: on the synthetic benchmark's 23 kB samples 22 us a sample
+    against 61 us for `read_fields` (about 40 s of CPU at a million samples). Of `output` only the
+    completion is decoded; its `choices` are parsed (by `json`) only when the completion is empty, the
+    only case `completion_of` reads them. JSON that msgspec rejects, chiefly Inspect's `NaN` for an
+    unscored sample, which is not standard JSON, is read by `read_fields` (the standard library's
+    scanner accepts it), as is a sample whose `output` is not an object.
+    """
+    try:
+        sample = _SAMPLE_DECODER.decode(raw)
+    except msgspec.DecodeError:  # NaN / Infinity, or a field of an unexpected shape
+        return read_fields(raw.decode("utf-8"), SAMPLE_FIELDS)
+    out: dict[str, Any] = {}
+    for name in SAMPLE_FIELDS:
+        value = getattr(sample, name)
+        if value is msgspec.UNSET:
+            continue
+        if isinstance(value, _Output):
+            output: dict[str, Any] = {"completion": value.completion}
+            if not value.completion and len(value.choices):
+                output["choices"] = json.loads(bytes(value.choices))
+            value = output
+        out[name] = value
+    return out
 
 
 def read_fields(text: str, fields: Iterable[str]) -> dict[str, Any]:

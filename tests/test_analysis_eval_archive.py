@@ -180,3 +180,49 @@ def test_read_fields_equals_json_loads_with_and_without_whitespace():
         assert eval_archive.read_fields(text, ("id", "output")) == {"id": "a", "output": {"completion": "ok"}}
     with pytest.raises(json.JSONDecodeError):
         eval_archive.read_fields('{"id": nope}', ("id",))
+
+
+def _slow_fields(raw: bytes) -> dict:
+    """What `decode_fields` must agree with: `read_fields` (the standard library's scanner)."""
+    return eval_archive.read_fields(raw.decode("utf-8"), eval_archive.SAMPLE_FIELDS)
+
+
+def _same_reading(fast: dict, slow: dict) -> None:
+    """The same fields, the same response, and equal values (NaN equal to NaN) for every other field."""
+    assert set(fast) == set(slow)
+    if isinstance(slow.get("output", {}), dict):
+        assert eval_archive.completion_of(fast) == eval_archive.completion_of(slow)
+    else:  # not an output Inspect writes: read as the standard library reads it
+        assert fast["output"] == slow["output"]
+    for name in set(fast) - {"output"}:
+        assert json.dumps(fast[name], sort_keys=True) == json.dumps(slow[name], sort_keys=True), name
+
+
+def test_decode_fields_reads_every_sample_member_as_read_fields_does(inspect_log: str):
+    """msgspec's typed decoder against the standard library on every sample Inspect wrote (one is NaN)."""
+    with zipfile.ZipFile(inspect_log) as z:
+        members = [z.read(n) for n in z.namelist() if n.startswith("samples/")]
+    assert members and any(b"NaN" in m for m in members)  # the fallback is exercised too
+    for raw in members:
+        _same_reading(eval_archive.decode_fields(raw), _slow_fields(raw))
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"id": 7, "epoch": 1, "output": {"completion": "ok", "choices": []}, "events": [{"output": 1}]},
+        {"id": "a", "epoch": 2, "output": {"completion": "", "choices": [{"message": {"content": "hi"}}]}},
+        {
+            "id": "a",
+            "epoch": 2,
+            "output": {"choices": [{"message": {"content": [{"type": "text", "text": "t"}]}}]},
+        },
+        {"id": "a", "epoch": 1, "output": None, "scores": None, "metadata": {"k": [1, 2.5]}},
+        {"id": "a", "output": "not an object", "scores": {"s": {"value": float("nan")}}},
+        {"metadata": {"x": "\ud83d\ude00 and a lone \udc00"}, "epoch": 3},
+        {},
+    ],
+)
+def test_decode_fields_equals_read_fields_on_odd_records(record: dict):
+    raw = json.dumps(record).encode("utf-8")  # json.dumps escapes lone surrogates, writes NaN bare
+    _same_reading(eval_archive.decode_fields(raw), _slow_fields(raw))
