@@ -287,8 +287,8 @@ def corrected_rates(
         rng = bootstrap.rng_for(seed, "corrected", reference, judge, *key)
         boots = np.full((max(n_boot, 0), N_LABELS), np.nan)
         if n_boot > 0 and len(cal_conf) and len(tgt_counts):
-            ci = rng.integers(0, len(cal_conf), (n_boot, len(cal_conf)))
-            ti = rng.integers(0, len(tgt_counts), (n_boot, len(tgt_counts)))
+            ci = bootstrap.integers(rng, len(cal_conf), (n_boot, len(cal_conf)))
+            ti = bootstrap.integers(rng, len(tgt_counts), (n_boot, len(tgt_counts)))
             boot_conf = cal_conf[ci].sum(axis=1)
             boot_counts = tgt_counts[ti].sum(axis=1)
             boot_q = boot_counts / np.maximum(boot_counts.sum(axis=1, keepdims=True), 1.0)

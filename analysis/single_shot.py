@@ -237,13 +237,14 @@ def _majority(codes: np.ndarray, n: int, rng: np.random.Generator, tie_break: st
     majority = first[codes]
     if tie_break == "order":
         return majority
-    draw = rng.integers(0, len(LABEL_ORDERINGS), size=codes.shape)
-    tied_bits = bits[codes]
-    tied = np.nonzero((tied_bits != 1) & (tied_bits != 2) & (tied_bits != 4))  # more than one bit set
-    if len(tied[0]):
-        priority = LABEL_ORDERINGS[draw[tied]]  # (tied, labels)
-        candidates = (tied_bits[tied][:, None] >> np.arange(N_LABELS)) & 1
-        majority[tied] = np.argmax(np.where(candidates > 0, priority, -1.0), axis=1)
+    draw = bootstrap.integers(rng, len(LABEL_ORDERINGS), codes.shape)
+    tied_codes = (bits != 1) & (bits != 2) & (bits != 4)  # more than one modal label, per code
+    tied = np.flatnonzero(tied_codes[codes])  # one look-up per (draw, prompt), flat (C) order
+    if len(tied):
+        tied_bits = bits[codes.reshape(-1)[tied]]
+        priority = LABEL_ORDERINGS[draw.reshape(-1)[tied]]  # (tied, labels)
+        candidates = (tied_bits[:, None] >> np.arange(N_LABELS)) & 1
+        majority.reshape(-1)[tied] = np.argmax(np.where(candidates > 0, priority, -1.0), axis=1)
     return majority
 
 
@@ -281,7 +282,7 @@ def _majority_of_counts(counts: np.ndarray, rng: np.random.Generator, tie_break:
     majority = np.where(is_top[0], 0, np.where(is_top[1], 1, 2)).astype(np.int8)
     if tie_break == "order":
         return majority
-    draw = rng.integers(0, len(LABEL_ORDERINGS), size=top.shape)
+    draw = bootstrap.integers(rng, len(LABEL_ORDERINGS), top.shape)
     tied = np.nonzero(is_top[0].astype(np.int8) + is_top[1] + is_top[2] > 1)
     if len(tied[0]):
         priority = LABEL_ORDERINGS[draw[tied]]  # (tied, labels)

@@ -201,6 +201,19 @@ def test_bootstrap_mean_ci_against_direct_resampling():
     assert (low, high) == pytest.approx(tuple(np.quantile(direct, [0.025, 0.975])))
 
 
+@pytest.mark.parametrize("high", [1, 2, 6, 7, 1000, 2**20, 2**31 - 1, 2**31, 2**40])
+@pytest.mark.parametrize("size", [1, 7, (3, 5), (999, 1001)])
+def test_int32_draws_are_the_default_draws_and_leave_the_same_stream(high, size):
+    """`bootstrap.integers` must give `rng.integers(0, high, size)`'s numbers and leave rng where it would."""
+    for seed in range(3):
+        mine, theirs = np.random.default_rng(seed), np.random.default_rng(seed)
+        np.testing.assert_array_equal(
+            bootstrap.integers(mine, high, size), theirs.integers(0, high, size=size)
+        )
+        assert mine.random() == theirs.random()
+        np.testing.assert_array_equal(mine.integers(0, 5, 9), theirs.integers(0, 5, 9))
+
+
 def test_greedy_determinism_exact_match():
     spec = {"same": [R, R, R], "diff": [R, R, R], "single": [R], "noisy": [R, C, R]}
     responses = {"same": ["x", "x", "x"], "diff": ["x", "y", "x"], "single": ["x"], "noisy": ["z", "z", "z"]}
