@@ -184,12 +184,25 @@ def _coerce(column: str, values: pd.Series) -> pd.Series:
 
 
 def _string_categorical(values: Iterable[Any]) -> pd.Series:
-    """Values as a categorical of strings (missing stays missing), categories always string-typed."""
-    strings = [
-        None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v) for v in values
-    ]
+    """Values as a categorical of strings (missing stays missing), categories always string-typed.
+
+    Built from codes looked up in a dict: `pd.Categorical(strings, categories=...)` matches every
+    value against string-typed categories through pandas' indexer, which cost more than the rest of
+    turning a log's rows into columns.
+    """
+    strings = [v if type(v) is str else _string_or_none(v) for v in values]
     present = sorted({v for v in strings if v is not None})
-    return pd.Series(pd.Categorical(strings, categories=pd.Index(present, dtype="str")))
+    code_of: dict[str | None, int] = {v: i for i, v in enumerate(present)}
+    code_of[None] = -1
+    codes = np.fromiter((code_of[v] for v in strings), dtype=np.int32, count=len(strings))
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(present, dtype="str")))
+
+
+def _string_or_none(value: Any) -> str | None:
+    """A value as a string; None, NA and NaN as None (missing)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
 
 
 def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

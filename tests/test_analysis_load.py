@@ -278,3 +278,23 @@ def test_columns_to_frame_equals_the_dataframe_path():
         pd.testing.assert_frame_equal(fast, tidy.to_frame(pd.DataFrame(rows), keep_responses=keep))
     del rows[tidy.CHECKPOINT]  # a missing optional column is filled alike
     pd.testing.assert_frame_equal(tidy.to_frame(rows), tidy.to_frame(pd.DataFrame(rows)))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["b", "a", None, "b", "é", "10", "9"],
+        ["cyber", None, float("nan"), 3, True, 1.0, pd.NA, "3"],
+        [],
+        [None, None],
+        pd.Series(["x", None, "y"], dtype="string"),
+    ],
+)
+def test_string_categorical_by_codes_equals_pandas_categorical(values):
+    """The categorical built from looked-up codes equals pandas' own construction from the strings."""
+    strings = [
+        None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v) for v in values
+    ]
+    present = sorted({v for v in strings if v is not None})
+    expected = pd.Series(pd.Categorical(strings, categories=pd.Index(present, dtype="str")))
+    pd.testing.assert_series_equal(tidy._string_categorical(values), expected)
