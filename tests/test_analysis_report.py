@@ -255,3 +255,27 @@ def test_study_tie_break_is_named_in_the_report(tmp_path: Path):
     out, analysis = report.build_report(loaded, tmp_path / "r", options)
     assert set(analysis.curves["tie_break"]) == {"study"}
     assert "Counter.most_common" in (out / "report.md").read_text()
+
+
+def test_unit_labels_label_every_row_as_a_label_per_row_would():
+    """`figures.unit_labels` labels each distinct unit once; every row must get its own row's label."""
+    from refusal_stability.analysis import figures
+
+    rng = np.random.default_rng(3)
+    n = 400
+    table = pd.DataFrame(
+        {
+            tidy.RUN: pd.Categorical(rng.choice(["r1", "r2", "r3"], n)),
+            tidy.MODEL: "m",
+            tidy.DATASET: rng.choice(["d1", "d2"], n).astype(object),
+            tidy.JUDGE: "j",
+            tidy.HARMFUL: pd.array(rng.choice([True, False, None], n), dtype="boolean"),
+        }
+    ).sample(frac=1.0, random_state=1)
+    labels = figures.unit_labels(table)
+    assert labels.index.equals(table.index)
+    for i, row in table.iterrows():  # the label by hand: run | dataset | benign/harmful
+        half = "benign" if row[tidy.HARMFUL] is False else "harmful"
+        assert labels[i] == f"{row[tidy.RUN]} | {row[tidy.DATASET]} | {half}"
+    assert figures.unit_labels(table.assign(**{tidy.DATASET: "d", tidy.HARMFUL: True})).eq("r1").sum() > 0
+    assert figures.unit_labels(table.iloc[:0]).empty
