@@ -41,8 +41,10 @@ The names other code imports from here (`build_report`, `ReportOptions`, `Output
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,10 @@ from refusal_stability.analysis.report_render import render_html, render_markdow
 from refusal_stability.analysis.report_summary import summary_table
 from refusal_stability.analysis.study_check import PUBLISHED_STUDY, STUDY_RULE, is_study_run
 from refusal_stability.schema import UNSTABLE_THRESHOLD
+
+PARALLEL_MIN_ROWS = 200_000
+"""From this many rows (and with 2+ CPUs) the single-shot curves run in a worker process beside the
+other steps (`analyse`)."""
 
 __all__ = [
     "PUBLISHED_STUDY",
@@ -144,6 +150,11 @@ def analyse(frame: pd.DataFrame, options: ReportOptions) -> Analysis:
         frame = frame[frame[tidy.JUDGE].isin(options.judges)]
         if frame.empty:
             raise ValueError(f"no verdicts from judge(s) {list(options.judges)}; the logs have {known}")
+    # The single-shot curves are the costliest step (a few hundred million (draw, prompt) majorities
+    # at a million samples) and need nothing the other steps compute: on a big table they run in a
+    # worker process while this one computes the rest, so the report uses two cores here too.
+    # Its own seeded generators make where it runs change no digit.
+    single = _single_shot_in_worker(frame, options) if _parallel(frame) else None
     prompts = timed("per_prompt", per_prompt.per_prompt, frame, options.threshold)
     by_t = timed("per_prompt_temperature", per_prompt.per_prompt_temperature, frame, options.threshold)
     table = timed(
@@ -152,15 +163,8 @@ def analyse(frame: pd.DataFrame, options: ReportOptions) -> Analysis:
     determinism = timed("determinism", groups.greedy_determinism, frame)
     friedman, posthoc = timed("friedman", stats.temperature_tests, by_t)
     spearman = timed("spearman", stats.comply_ssi_correlation, prompts, options.n_boot, options.seed)
-    curves, needed = timed(
-        "single_shot",
-        single_shot.single_shot,
-        frame,
-        options.draws,
-        options.seed,
-        options.tie_break,
-        options.targets,
-    )
+    if single is None:
+        (curves, needed), timings["single_shot"] = _timed_single_shot(frame, options)
     agreement, confusion = timed("agreement", judge_agreement, frame)
     overall = table[table["level"] == "overall"]
     run_rows = runs.run_table(overall)
@@ -175,6 +179,8 @@ def analyse(frame: pd.DataFrame, options: ReportOptions) -> Analysis:
         options.n_boot,
         options.seed,
     )
+    if single is not None:
+        (curves, needed), timings["single_shot"] = single.result()
     return Analysis(
         prompts,
         by_t,
@@ -192,6 +198,39 @@ def analyse(frame: pd.DataFrame, options: ReportOptions) -> Analysis:
         timings,
         publishable=to_publish,
     )
+
+
+def _parallel(frame: pd.DataFrame) -> bool:
+    """Whether `analyse` runs the single-shot curves in a worker process."""
+    return len(frame) >= PARALLEL_MIN_ROWS and (os.cpu_count() or 1) >= 2
+
+
+SINGLE_SHOT_COLUMNS: tuple[str, ...] = (
+    *tidy.PROMPT_KEYS,
+    tidy.TEMPERATURE,
+    tidy.SEED,
+    tidy.EPOCH,
+    tidy.LOG,
+    tidy.VERDICT,
+)
+"""The columns `single_shot.single_shot` reads (the rest is not sent to the worker)."""
+
+
+def _timed_single_shot(
+    frame: pd.DataFrame, options: ReportOptions
+) -> tuple[tuple[pd.DataFrame, pd.DataFrame], float]:
+    """`single_shot.single_shot` with the report's options, and its seconds."""
+    start = time.perf_counter()
+    result = single_shot.single_shot(frame, options.draws, options.seed, options.tie_break, options.targets)
+    return result, time.perf_counter() - start
+
+
+def _single_shot_in_worker(frame: pd.DataFrame, options: ReportOptions) -> Future:
+    """`_timed_single_shot` started in a one-process pool; the pool shuts down once it is done."""
+    pool = ProcessPoolExecutor(max_workers=1)
+    future = pool.submit(_timed_single_shot, frame[list(SINGLE_SHOT_COLUMNS)], options)
+    pool.shutdown(wait=False)  # the submitted call still runs; the worker exits after it
+    return future
 
 
 def build_report(

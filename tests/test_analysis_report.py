@@ -279,3 +279,18 @@ def test_unit_labels_label_every_row_as_a_label_per_row_would():
         assert labels[i] == f"{row[tidy.RUN]} | {row[tidy.DATASET]} | {half}"
     assert figures.unit_labels(table.assign(**{tidy.DATASET: "d", tidy.HARMFUL: True})).eq("r1").sum() > 0
     assert figures.unit_labels(table.iloc[:0]).empty
+
+
+def test_single_shot_in_a_worker_process_equals_in_process(monkeypatch: pytest.MonkeyPatch):
+    """A big table's single-shot curves run beside the other steps in a worker; the numbers must not move."""
+    frame = synthetic(n_prompts=12)
+    options = report.ReportOptions(n_boot=20, draws=40)
+    monkeypatch.setattr(report, "PARALLEL_MIN_ROWS", len(frame) + 1)
+    here = report.analyse(frame, options)
+    monkeypatch.setattr(report, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(report.os, "cpu_count", lambda: 2)
+    assert report._parallel(frame)
+    there = report.analyse(frame, options)
+    pd.testing.assert_frame_equal(here.curves, there.curves)
+    pd.testing.assert_frame_equal(here.needed, there.needed)
+    assert len(here.curves) and "single_shot" in there.timings
