@@ -23,14 +23,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from inspect_ai.log import EvalLog
 
-from refusal_stability.analysis import tidy
+from refusal_stability.analysis import log_cache, tidy
 from refusal_stability.analysis.eval_archive import LogArchive
 from refusal_stability.analysis.flatten import ENGINE_REPEAT_COLUMN, LogContext, sample_rows
 from refusal_stability.analysis.merge import LogPart, part_from_header, read_parts
@@ -131,6 +131,7 @@ def load_logs(
     workers: int | None = None,
     label_maps: Sequence[str] = (),
     progress: bool = False,
+    cache_dir: str | Path | None = None,
 ) -> LoadResult:
     """Read logs into the tidy table.
 
@@ -142,6 +143,8 @@ def load_logs(
         workers: Worker processes; default: one per CPU (at most 8) for 4+ logs, else in-process.
         label_maps: ``--label-map`` specs for scores that are not verdicts (``SPEC`` or ``SCORER@SPEC``).
         progress: Show a progress bar over the logs.
+        cache_dir: Keep each log's rows in this folder and reuse them while the log is unchanged
+            (`log_cache`); None (the default) reads every log.
 
     Returns:
         The tidy table and a `LogReport` per log.
@@ -155,12 +158,12 @@ def load_logs(
     with _progress(progress, len(files)) as advance:
         if workers <= 1 or len(files) <= 1:
             for i, f in enumerate(files):
-                results[i] = load_log(f, include_incomplete, keep_responses, label_maps)
+                results[i] = load_log(f, include_incomplete, keep_responses, label_maps, cache_dir)
                 advance()
         else:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 futures = {
-                    pool.submit(load_log, f, include_incomplete, keep_responses, label_maps): i
+                    pool.submit(load_log, f, include_incomplete, keep_responses, label_maps, cache_dir): i
                     for i, f in enumerate(files)
                 }
                 for future in as_completed(futures):
@@ -217,12 +220,33 @@ def load_log(
     include_incomplete: bool = False,
     keep_responses: bool = False,
     label_maps: Sequence[str] = (),
+    cache_dir: str | Path | None = None,
 ) -> tuple[pd.DataFrame | None, LogReport]:
     """Read one log: its tidy rows (None when skipped) and its report.
 
     `label_maps` are ``--label-map`` specs (see `scorer_values.LabelMaps`) for scores that are not verdicts.
+    With `cache_dir`, a log unchanged since it was last read there is not read again (`log_cache`).
     """
-    path = Path(path)
+    if cache_dir is None:
+        return _load_log(Path(path), include_incomplete, keep_responses, label_maps)
+    entry = log_cache.entry_path(cache_dir, path, include_incomplete, keep_responses, label_maps)
+    cached = log_cache.get(entry)
+    if cached is not None:
+        frame, report = cached
+        report.path = str(path)  # as given this time (relative or absolute)
+        if report.part is not None:
+            report.part = replace(report.part, path=str(path))
+        return frame, report
+    frame, report = _load_log(Path(path), include_incomplete, keep_responses, label_maps)
+    if report.included:  # a skipped or unreadable log is looked at again next time
+        log_cache.put(entry, (frame, report))
+    return frame, report
+
+
+def _load_log(
+    path: Path, include_incomplete: bool, keep_responses: bool, label_maps: Sequence[str]
+) -> tuple[pd.DataFrame | None, LogReport]:
+    """`load_log` without the cache."""
     report = LogReport(path=str(path))
     try:
         archive = LogArchive(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -298,3 +300,35 @@ def test_string_categorical_by_codes_equals_pandas_categorical(values):
     present = sorted({v for v in strings if v is not None})
     expected = pd.Series(pd.Categorical(strings, categories=pd.Index(present, dtype="str")))
     pd.testing.assert_series_equal(tidy._string_categorical(values), expected)
+
+
+def test_cached_logs_read_back_the_same_rows_and_reports(logs: Path, tmp_path: Path, monkeypatch):
+    """`--cache`: a second load reads no log and gives the same table and reports; a changed log is re-read."""
+    from refusal_stability.analysis import log_cache
+
+    cache = tmp_path / "cache"
+    plain = load.load_logs(logs, workers=1)
+    cold = load.load_logs(logs, workers=1, cache_dir=cache)
+    entries = sorted(cache.glob("*" + log_cache.SUFFIX))
+    assert len(entries) == sum(r.included for r in plain.logs) > 0
+
+    skipped = sorted(Path(r.path) for r in plain.logs if not r.included)
+    real, calls = load._load_log, []
+    monkeypatch.setattr(load, "_load_log", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    warm = load.load_logs(logs, workers=1, cache_dir=cache)
+    assert sorted(calls) == skipped  # only the logs whose rows were not used are looked at again
+    for result in (cold, warm):
+        pd.testing.assert_frame_equal(result.frame, plain.frame)
+        pd.testing.assert_frame_equal(result.repeats, plain.repeats)
+        pd.testing.assert_frame_equal(result.report_frame(), plain.report_frame())
+        assert result.parts() == plain.parts()
+    used = next(r.path for r in plain.logs if r.included)
+    os.utime(used, ns=(time.time_ns(), time.time_ns() + 10**9))  # touched: no longer the cached log
+    calls.clear()
+    again = load.load_logs(logs, workers=1, cache_dir=cache)
+    assert sorted(calls) == sorted([Path(used), *skipped])
+    pd.testing.assert_frame_equal(again.frame, plain.frame)
+    other = log_cache.entry_path(cache, used, include_incomplete=True, keep_responses=False, label_maps=())
+    assert other != log_cache.entry_path(cache, used, False, False, ())  # options are part of the key
+    (cache / "junk.pkl").write_bytes(b"not a pickle")
+    assert log_cache.get(cache / "junk.pkl") is None  # an unreadable entry is a miss, not an error

@@ -3,7 +3,7 @@
     refusal-stability report LOGS... --out reports/NAME/ [--threshold 0.8] [--include-incomplete]
         [--judge NAME]... [--label-map [SCORER@]SPEC]... [--bootstrap 1000] [--draws 1000] [--seed 0]
         [--tie-break random|order]
-        [--overwrite | --numbered] [--no-figures] [--workers N] [--quiet]
+        [--overwrite | --numbered] [--no-figures] [--workers N] [--cache DIR] [--quiet]
     refusal-stability report --study-labels DIR --out reports/study/      (the study's CSVs directly)
     refusal-stability study-labels DIR --out reports/study/               (the same)
     refusal-stability undecided STAGE_LOGS... [--out FILE]   (ids for the next adaptive stage's --sample-id)
@@ -81,6 +81,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     where.add_argument("--numbered", action="store_true", help="if --out holds files, use --out-2, -3, ...")
     p.add_argument("--no-figures", action="store_true")
     p.add_argument("--workers", type=int, default=None, help="processes reading logs (default: CPUs)")
+    p.add_argument(
+        "--cache",
+        metavar="DIR",
+        default=None,
+        help="keep each log's rows in DIR and reuse them while the log is unchanged (repeated reports)",
+    )
     p.add_argument("--keep-responses", action="store_true", help="keep response text in memory")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
@@ -132,6 +138,7 @@ def run_report(args: argparse.Namespace) -> int:
                 args.workers,
                 progress=not args.quiet,
                 label_maps=args.label_map,
+                cache_dir=getattr(args, "cache", None),
             )
         except FileNotFoundError as ex:
             print(f"error: {ex}", file=sys.stderr)
