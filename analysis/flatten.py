@@ -127,9 +127,9 @@ def sample_rows(
             if verdict is None and mapping is not None:
                 verdict = mapping(value)
             if values is not None:
-                seen = values.setdefault(
-                    scorer, ScorerValues(scorer, mapped_by=mapping.spec if mapping else None)
-                )
+                seen = values.get(scorer)
+                if seen is None:  # built once per scorer, not once per sample (setdefault would)
+                    seen = values[scorer] = ScorerValues(scorer, mapped_by=mapping.spec if mapping else None)
                 seen.add(value, verdict)
             note = None if verdict is not None else _note_for(value)
             judge = mapped_judge_name(scorer, mapping.spec) if mapping else (smeta.get(JUDGE_KEY) or scorer)

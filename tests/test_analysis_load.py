@@ -303,7 +303,7 @@ def test_string_categorical_by_codes_equals_pandas_categorical(values):
 
 
 def test_cached_logs_read_back_the_same_rows_and_reports(logs: Path, tmp_path: Path, monkeypatch):
-    """`--cache`: a second load reads no log and gives the same table and reports; a changed log is re-read."""
+    """`--cache`: a second load re-reads no used log and gives the same table and reports; a touched one is re-read."""
     from refusal_stability.analysis import log_cache
 
     cache = tmp_path / "cache"
