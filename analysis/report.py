@@ -43,8 +43,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,8 +75,10 @@ from refusal_stability.analysis.study_check import PUBLISHED_STUDY, STUDY_RULE, 
 from refusal_stability.schema import UNSTABLE_THRESHOLD
 
 PARALLEL_MIN_ROWS = 200_000
-"""From this many rows (and with 2+ CPUs) the single-shot curves run in a worker process beside the
+"""From this many rows (and with 2+ CPUs) the single-shot curves run in worker processes beside the
 other steps (`analyse`)."""
+WORKERS = 8
+"""At most this many worker processes for the single-shot curves."""
 
 __all__ = [
     "PUBLISHED_STUDY",
@@ -151,10 +153,10 @@ def analyse(frame: pd.DataFrame, options: ReportOptions) -> Analysis:
         if frame.empty:
             raise ValueError(f"no verdicts from judge(s) {list(options.judges)}; the logs have {known}")
     # The single-shot curves are the costliest step (a few hundred million (draw, prompt) majorities
-    # at a million samples) and need nothing the other steps compute: on a big table they run in a
-    # worker process while this one computes the rest, so the report uses two cores here too.
-    # Its own seeded generators make where it runs change no digit.
-    single = _single_shot_in_worker(frame, options) if _parallel(frame) else None
+    # at a million samples) and need nothing the other steps compute: on a big table each run's
+    # curves go to worker processes while this one computes the rest, so the report uses every core
+    # here too. Each run's own seeded generators make where it runs change no digit.
+    single = _single_shot_in_workers(frame, options) if _parallel(frame) else None
     prompts = timed("per_prompt", per_prompt.per_prompt, frame, options.threshold)
     by_t = timed("per_prompt_temperature", per_prompt.per_prompt_temperature, frame, options.threshold)
     table = timed(
@@ -180,7 +182,7 @@ def analyse(frame: pd.DataFrame, options: ReportOptions) -> Analysis:
         options.seed,
     )
     if single is not None:
-        (curves, needed), timings["single_shot"] = single.result()
+        (curves, needed), timings["single_shot"] = single()
     return Analysis(
         prompts,
         by_t,
@@ -225,12 +227,30 @@ def _timed_single_shot(
     return result, time.perf_counter() - start
 
 
-def _single_shot_in_worker(frame: pd.DataFrame, options: ReportOptions) -> Future:
-    """`_timed_single_shot` started in a one-process pool; the pool shuts down once it is done."""
-    pool = ProcessPoolExecutor(max_workers=1)
-    future = pool.submit(_timed_single_shot, frame[list(SINGLE_SHOT_COLUMNS)], options)
-    pool.shutdown(wait=False)  # the submitted call still runs; the worker exits after it
-    return future
+def _single_shot_in_workers(
+    frame: pd.DataFrame, options: ReportOptions
+) -> Callable[[], tuple[tuple[pd.DataFrame, pd.DataFrame], float]]:
+    """Start each run's single-shot curves (`single_shot.group_curves`) in worker processes.
+
+    Returns the call that waits for them and gives what `_timed_single_shot` gives. The pool has as
+    many processes as CPUs (at most `WORKERS`): this process computes the other steps meanwhile, and
+    once it is done the groups still queued keep both cores busy.
+    """
+    start = time.perf_counter()
+    pool = ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, WORKERS))
+    futures = [
+        pool.submit(
+            single_shot.group_curves, key, g, options.draws, options.seed, options.tie_break, options.targets
+        )
+        for key, g in single_shot.run_groups(frame[list(SINGLE_SHOT_COLUMNS)])
+    ]
+    pool.shutdown(wait=False)  # the submitted calls still run; the workers exit after them
+
+    def collect() -> tuple[tuple[pd.DataFrame, pd.DataFrame], float]:
+        result = single_shot.assemble([f.result() for f in futures])
+        return result, time.perf_counter() - start
+
+    return collect
 
 
 def build_report(

@@ -323,19 +323,48 @@ def single_shot(
         (curves: keys + scope ("pooled" or "temperature") + temperature + the curve columns;
         needed: keys + scope + temperature + target + n_mean + n_ci_low).
     """
+    return assemble([group_curves(key, g, draws, seed, tie_break, targets) for key, g in run_groups(frame)])
+
+
+def run_groups(frame: pd.DataFrame) -> list[tuple[tuple, pd.DataFrame]]:
+    """The table split by run / model / dataset / judge, in order (each is `group_curves`d on its own)."""
+    return list(frame.groupby(list(tidy.RUN_KEYS), observed=True, dropna=False, sort=True))
+
+
+def group_curves(
+    key: tuple,
+    g: pd.DataFrame,
+    draws: int = DRAWS,
+    seed: int = 0,
+    tie_break: str = "random",
+    targets: Sequence[float] = TARGETS,
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    """One group's curves and smallest n, pooled and per temperature (`single_shot` of one group).
+
+    Each scope draws from its own generator seeded by the group's key, so groups can be computed
+    apart (in worker processes) and give the same numbers.
+    """
     curves, needed = [], []
-    for key, g in frame.groupby(list(tidy.RUN_KEYS), observed=True, dropna=False, sort=True):
-        label = dict(zip(tidy.RUN_KEYS, key, strict=True))
-        scopes: list[tuple[str, float, pd.DataFrame]] = [("pooled", np.nan, g)]
-        temperatures = g[tidy.TEMPERATURE].dropna().unique()
-        if len(temperatures) > 1:
-            scopes += [("temperature", t, g[g[tidy.TEMPERATURE] == t]) for t in sorted(temperatures)]
-        for scope, temperature, part in scopes:
-            rng = bootstrap.rng_for(seed, "single-shot", *key, scope, temperature)
-            curve = agreement_curve(label_matrix(part), draws, rng, tie_break)
-            extra = {**label, "scope": scope, tidy.TEMPERATURE: temperature, "tie_break": tie_break}
-            curves.append(curve.assign(**extra))
-            needed.append(smallest_n(curve, targets).assign(**extra))
+    label = dict(zip(tidy.RUN_KEYS, key, strict=True))
+    scopes: list[tuple[str, float, pd.DataFrame]] = [("pooled", np.nan, g)]
+    temperatures = g[tidy.TEMPERATURE].dropna().unique()
+    if len(temperatures) > 1:
+        scopes += [("temperature", t, g[g[tidy.TEMPERATURE] == t]) for t in sorted(temperatures)]
+    for scope, temperature, part in scopes:
+        rng = bootstrap.rng_for(seed, "single-shot", *key, scope, temperature)
+        curve = agreement_curve(label_matrix(part), draws, rng, tie_break)
+        extra = {**label, "scope": scope, tidy.TEMPERATURE: temperature, "tie_break": tie_break}
+        curves.append(curve.assign(**extra))
+        needed.append(smallest_n(curve, targets).assign(**extra))
+    return curves, needed
+
+
+def assemble(
+    groups: Sequence[tuple[list[pd.DataFrame], list[pd.DataFrame]]],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The curves and needed tables of `single_shot` from each group's `group_curves`, in group order."""
+    curves = [c for group, _ in groups for c in group]
+    needed = [n for _, group in groups for n in group]
     front = [*tidy.RUN_KEYS, "scope", tidy.TEMPERATURE]
     curves_table = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
     needed_table = pd.concat(needed, ignore_index=True) if needed else pd.DataFrame()
