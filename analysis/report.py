@@ -282,7 +282,8 @@ def build_report(
     analysis = analyse(loaded.frame, options)
     start = time.perf_counter()
     analysis.engine = engine_floor(_judges_kept(loaded.frame, options), _judges_kept(loaded.repeats, options))
-    figure_paths = _figures(analysis, options, out_dir / "figures") if options.figures else []
+    workers = min(os.cpu_count() or 1, WORKERS) if _parallel(loaded.frame) else 1
+    figure_paths = _figures(analysis, options, out_dir / "figures", workers) if options.figures else []
     analysis.timings["figures"] = time.perf_counter() - start
     analysis.summary = summary_table(analysis)
     write_tables(analysis, loaded, out_dir)
@@ -299,7 +300,25 @@ def _judges_kept(frame: pd.DataFrame, options: ReportOptions) -> pd.DataFrame:
     return frame[frame[tidy.JUDGE].isin(options.judges)] if options.judges else frame
 
 
-def _figures(analysis: Analysis, options: ReportOptions, out: Path) -> list[tuple[str, str, Path]]:
-    """Draw every figure registered in `figures.REPORT_FIGURES`; return (section, caption, PNG path)."""
-    made = [(f, f.draw(*f.arguments(analysis, options), out)) for f in figures.REPORT_FIGURES]
+def _figures(
+    analysis: Analysis, options: ReportOptions, out: Path, workers: int = 1
+) -> list[tuple[str, str, Path]]:
+    """Draw every figure registered in `figures.REPORT_FIGURES`; return (section, caption, PNG path).
+
+    With `workers` > 1 the figures are drawn in that many processes (matplotlib draws in one thread,
+    and on a big report the figures take seconds each); the files are the same either way.
+    """
+    jobs = [(f.draw, f.arguments(analysis, options)) for f in figures.REPORT_FIGURES]
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            drawn = list(pool.map(_draw, jobs, [out] * len(jobs)))
+    else:
+        drawn = [_draw(job, out) for job in jobs]
+    made = zip(figures.REPORT_FIGURES, drawn, strict=True)
     return [(f.section, f.caption, paths[0]) for f, paths in made if paths]
+
+
+def _draw(job: tuple[Callable[..., list[Path]], tuple], out: Path) -> list[Path]:
+    """One figure: `draw(*arguments, out)`."""
+    draw, arguments = job
+    return draw(*arguments, out)
