@@ -166,7 +166,15 @@ def analyse(frame: pd.DataFrame, options: ReportOptions) -> Analysis:
     friedman, posthoc = timed("friedman", stats.temperature_tests, by_t)
     spearman = timed("spearman", stats.comply_ssi_correlation, prompts, options.n_boot, options.seed)
     if single is None:
-        (curves, needed), timings["single_shot"] = _timed_single_shot(frame, options)
+        curves, needed = timed(
+            "single_shot",
+            single_shot.single_shot,
+            frame,
+            options.draws,
+            options.seed,
+            options.tie_break,
+            options.targets,
+        )
     agreement, confusion = timed("agreement", judge_agreement, frame)
     overall = table[table["level"] == "overall"]
     run_rows = runs.run_table(overall)
@@ -207,6 +215,11 @@ def _parallel(frame: pd.DataFrame) -> bool:
     return len(frame) >= PARALLEL_MIN_ROWS and (os.cpu_count() or 1) >= 2
 
 
+def _workers(frame: pd.DataFrame) -> int:
+    """Worker processes for the report's parallel steps: one per CPU (at most `WORKERS`) on a big table."""
+    return min(os.cpu_count() or 1, WORKERS) if _parallel(frame) else 1
+
+
 SINGLE_SHOT_COLUMNS: tuple[str, ...] = (
     *tidy.PROMPT_KEYS,
     tidy.TEMPERATURE,
@@ -218,26 +231,18 @@ SINGLE_SHOT_COLUMNS: tuple[str, ...] = (
 """The columns `single_shot.single_shot` reads (the rest is not sent to the worker)."""
 
 
-def _timed_single_shot(
-    frame: pd.DataFrame, options: ReportOptions
-) -> tuple[tuple[pd.DataFrame, pd.DataFrame], float]:
-    """`single_shot.single_shot` with the report's options, and its seconds."""
-    start = time.perf_counter()
-    result = single_shot.single_shot(frame, options.draws, options.seed, options.tie_break, options.targets)
-    return result, time.perf_counter() - start
-
-
 def _single_shot_in_workers(
     frame: pd.DataFrame, options: ReportOptions
 ) -> Callable[[], tuple[tuple[pd.DataFrame, pd.DataFrame], float]]:
     """Start each run's single-shot curves (`single_shot.group_curves`) in worker processes.
 
-    Returns the call that waits for them and gives what `_timed_single_shot` gives. The pool has as
+    Returns the call that waits for them and gives `single_shot.single_shot`'s result and the seconds
+    since the start. The pool has as
     many processes as CPUs (at most `WORKERS`): this process computes the other steps meanwhile, and
     once it is done the groups still queued keep both cores busy.
     """
     start = time.perf_counter()
-    pool = ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, WORKERS))
+    pool = ProcessPoolExecutor(max_workers=_workers(frame))
     futures = [
         pool.submit(
             single_shot.group_curves, key, g, options.draws, options.seed, options.tie_break, options.targets
@@ -282,7 +287,7 @@ def build_report(
     analysis = analyse(loaded.frame, options)
     start = time.perf_counter()
     analysis.engine = engine_floor(_judges_kept(loaded.frame, options), _judges_kept(loaded.repeats, options))
-    workers = min(os.cpu_count() or 1, WORKERS) if _parallel(loaded.frame) else 1
+    workers = _workers(loaded.frame)
     figure_paths = _figures(analysis, options, out_dir / "figures", workers) if options.figures else []
     analysis.timings["figures"] = time.perf_counter() - start
     analysis.summary = summary_table(analysis)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from refusal_stability.analysis import bootstrap, tidy
-from refusal_stability.analysis.per_prompt import N_LABELS
+from refusal_stability.analysis.per_prompt import COMPLY, N_LABELS, PARTIAL, REFUSE
 
 DRAWS = 1000
 TARGETS: tuple[float, ...] = (0.95, 0.99)
@@ -276,10 +276,10 @@ def _majority_of_counts(counts: np.ndarray, rng: np.random.Generator, tie_break:
 
     The same rule and the same random numbers as `_majority`, label by label.
     """
-    refuse, partial, comply = counts[:, 0], counts[:, 1], counts[:, 2]
+    refuse, partial, comply = counts[:, REFUSE], counts[:, PARTIAL], counts[:, COMPLY]
     top = np.maximum(np.maximum(refuse, partial), comply)
     is_top = [refuse == top, partial == top, comply == top]
-    majority = np.where(is_top[0], 0, np.where(is_top[1], 1, 2)).astype(np.int8)
+    majority = np.where(is_top[REFUSE], REFUSE, np.where(is_top[PARTIAL], PARTIAL, COMPLY)).astype(np.int8)
     if tie_break == "order":
         return majority
     draw = bootstrap.integers(rng, len(LABEL_ORDERINGS), top.shape)
