@@ -11,7 +11,13 @@ import pytest
 
 from refusal_stability.schema import CATEGORY_KEY, DATASET_KEY, HARMFUL_KEY
 from refusal_stability.tasks.datasets import PromptDataset, load_prompts
-from refusal_stability.tasks.datasets.paper import Candidate, exact_dedup, fuzzy_dedup
+from refusal_stability.tasks.datasets.paper import (
+    Candidate,
+    char_counts,
+    exact_dedup,
+    fuzzy_dedup,
+    quick_ratios,
+)
 
 REBUILD_SECONDS_LIMIT = 10.0
 
@@ -112,6 +118,16 @@ def test_pruned_fuzzy_pass_equals_naive_pass() -> None:
     for threshold in (0.8, 0.9, 0.95):
         pruned = [c.key for c in fuzzy_dedup(candidates, threshold)]
         assert pruned == naive_fuzzy([c.key for c in candidates], threshold)
+
+
+def test_vectorised_quick_ratio_is_difflibs(paper) -> None:
+    # every pair among 60 of the study's prompts plus edge cases: the same float as difflib's quick_ratio()
+    dataset, _ = paper
+    texts = [str(s.input) for s in list(dataset)[::15]] + ["a", "ab", "ba", "aab", "xyz", "Zz zz"]
+    counts = char_counts(texts)
+    for row, text in enumerate(texts):
+        expected = [difflib.SequenceMatcher(None, text, other).quick_ratio() for other in texts]
+        assert quick_ratios(counts[row], counts).tolist() == expected
 
 
 def test_sequence_matcher_order_matters_for_the_study() -> None:

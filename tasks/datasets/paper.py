@@ -18,7 +18,11 @@ every prompt's provenance is known, and a test checks the rebuild against the pu
 The naive fuzzy pass compares ~380,000 pairs (~75 s). Here each pair is first bounded by the length
 ratio and then by `quick_ratio()`, both upper bounds of `ratio()`, and `ratio()` runs only where the
 bound reaches the threshold; each kept prompt keeps one SequenceMatcher (its second sequence) for all
-comparisons. The result is identical, in about a second, so no cache is needed.
+comparisons. `quick_ratio()` is difflib's count of the characters two texts share (whatever their
+order) over their lengths, so it is computed for a candidate against every kept prompt at once from
+character-count vectors (numpy): about 0.1 CPU s for the whole pass instead of 2 (each `inspect eval`
+process builds the prompt set, so this is start-up time of every run and every shard). The result is
+identical: the same bounds, the same floats, the same `ratio()` calls decide.
 
 HarmBench contextual behaviours enter as their bare `Behavior` text (as in the study), without their
 context string. The published `harm_category` column is empty; `category` here is HarmBench's
@@ -29,9 +33,11 @@ no categories).
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from inspect_ai.dataset import Sample
 
 from refusal_stability.tasks.datasets import advbench, harmbench
@@ -181,30 +187,51 @@ def fuzzy_dedup(candidates: list[Candidate], threshold: float) -> list[Candidate
     for any kept prompt. Each kept prompt holds one matcher with its text as the second sequence
     (SequenceMatcher caches its analysis of that sequence), and `set_seq1` swaps the candidate in,
     which is the same comparison as building a fresh matcher. Pairs whose upper bounds (length
-    ratio, then `quick_ratio()`) fall below the threshold are skipped: `ratio()` cannot reach it.
+    ratio, then `quick_ratio()`, `quick_ratios`) fall below the threshold are skipped: `ratio()`
+    cannot reach it.
     """
+    counts = char_counts([c.key for c in candidates])
+    sizes = counts.sum(axis=1)
     kept: list[Candidate] = []
+    kept_rows: list[int] = []
     matchers: list[difflib.SequenceMatcher[str]] = []
-    lengths: list[int] = []
     min_share = threshold - LENGTH_BOUND_SLACK
-    for candidate in candidates:
-        text = candidate.key
-        size = len(text)
+    for row, candidate in enumerate(candidates):
+        size = sizes[row]
+        kept_sizes = sizes[kept_rows]
+        near = np.flatnonzero(2 * np.minimum(size, kept_sizes) >= min_share * (size + kept_sizes))
+        quick = quick_ratios(counts[row], counts[np.asarray(kept_rows, dtype=int)[near]])
         duplicate = False
-        for matcher, kept_size in zip(matchers, lengths, strict=True):
-            if 2 * min(size, kept_size) < min_share * (size + kept_size):
-                continue
-            matcher.set_seq1(text)
-            if matcher.quick_ratio() < threshold:
-                continue
-            if matcher.ratio() >= threshold:
+        for k in near[quick >= threshold]:
+            matchers[k].set_seq1(candidate.key)
+            if matchers[k].ratio() >= threshold:
                 duplicate = True
                 break
         if not duplicate:
             kept.append(candidate)
-            matchers.append(difflib.SequenceMatcher(None, "", text))
-            lengths.append(size)
+            kept_rows.append(row)
+            matchers.append(difflib.SequenceMatcher(None, "", candidate.key))
     return kept
+
+
+def char_counts(texts: list[str]) -> np.ndarray:
+    """(texts, characters) how often each character occurs in each text."""
+    alphabet = {ch: i for i, ch in enumerate(sorted({ch for text in texts for ch in text}))}
+    counts = np.zeros((len(texts), len(alphabet)), dtype=np.int64)
+    for row, text in enumerate(texts):
+        for ch, n in Counter(text).items():
+            counts[row, alphabet[ch]] = n
+    return counts
+
+
+def quick_ratios(one: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """`SequenceMatcher(None, a, b).quick_ratio()` of text `a` against each text `b`, from character counts.
+
+    difflib counts the characters of `a` it can match in `b`'s multiset, i.e. the sum over characters of
+    min(count in a, count in b), and returns 2.0 * matches / (len(a) + len(b)): the same float here.
+    """
+    matches = np.minimum(others, one).sum(axis=1)
+    return 2.0 * matches / (one.sum() + others.sum(axis=1))
 
 
 def _advbench_candidates(table: Table) -> list[Candidate]:
