@@ -11,8 +11,10 @@ prompts `refusal-stability undecided` names). Prints:
    the share of unclear refusals per temperature and seed;
 2. the adaptive table: the whole study with the shipped sure cells, and each prompt source held out (the
    sure cells chosen on the other source only, `cascade_replay.choose_sure_cells`, and the rule run on the
-   held-out source as a run of its own), with the default stages and the spread over `--draws` random
-   stratified stage choices (which seed of each temperature comes first is arbitrary);
+   held-out source as a run of its own). Rows: the default stages (each prompt's seed order drawn from its
+   id, `solvers/cells.py`) and their spread over `--draws` other draws of the per-prompt orders (other
+   salts); then one seed order for the whole run, as the rule had before: the grid's order (seed 42 first)
+   and the spread over `--draws` random stratified choices;
 3. every headline figure of the whole study, full grid against adaptive.
 """
 
@@ -29,8 +31,11 @@ from refusal_stability.analysis.adaptive import (
     CELL,
     RULES_VERDICT,
     AdaptiveComparison,
+    StagePlan,
     clear_refusals,
     compare_to_full,
+    default_plan,
+    fixed_plan,
     rules_verdicts,
     stratified_stages,
 )
@@ -39,8 +44,8 @@ from refusal_stability.analysis.per_prompt import per_prompt
 from refusal_stability.analysis.report import render_markdown
 from refusal_stability.analysis.study_labels import load_study_labels
 from refusal_stability.scorers.cascade import SURE_CELLS
-from refusal_stability.solvers.cells import STAGE_SEEDS_PER_TEMPERATURE
-from refusal_stability.solvers.grid import STUDY_SEEDS, STUDY_TEMPERATURES, make_grid
+from refusal_stability.solvers.cells import STAGE_SEEDS_PER_TEMPERATURE, STAGES, stage_positions
+from refusal_stability.solvers.grid import STUDY_SEEDS, STUDY_TEMPERATURES, SamplingGrid, make_grid
 from refusal_stability.tasks.datasets import load_prompts
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,6 +54,8 @@ DEFAULT_LABELS = REPO.parent / "shared" / "datasets" / "refusal_stability_paper"
 DEFAULT_DATA = REPO.parent / "shared" / "datasets"
 SOURCE = "source"
 WHOLE = "whole study"
+PER_PROMPT_DRAWS = "seed order drawn per prompt (other salts)"
+RUN_WIDE_DRAWS = "one random seed order for the run"
 GOAL_GENERATIONS, GOAL_UNSTABLE, GOAL_FLIPPED, GOAL_SSI_BIAS = 50.0, 99.0, 95.0, 0.01
 """Issue 12's goals: at most 50 % of the generations, 99 % / 95 % recall, mean SSI within 0.01."""
 
@@ -136,7 +143,7 @@ def summary_row(name: str, stages: str, result: AdaptiveComparison) -> dict[str,
     }
 
 
-def spread_row(name: str, results: list[AdaptiveComparison]) -> dict[str, object]:
+def spread_row(name: str, stages: str, results: list[AdaptiveComparison]) -> dict[str, object]:
     """Mean (5th-95th percentile) of the rule's figures over random stage choices."""
 
     def span(values: list[float], digits: int = 1, sign: str = "") -> str:
@@ -147,7 +154,7 @@ def spread_row(name: str, results: list[AdaptiveComparison]) -> dict[str, object
     bias = [r.headline.set_index("figure")["bias"] for r in results]
     return {
         "prompts": name,
-        "stages": f"{len(results)} random choices: mean (5th to 95th percentile)",
+        "stages": f"{stages}, {len(results)} draws: mean (5th to 95th percentile)",
         "prompts per stage": " / ".join(
             f"{np.mean([r.stage_prompts[k] for r in results]):.0f}" for k in range(3)
         ),
@@ -168,14 +175,30 @@ def held_out_sure_cells(full: pd.DataFrame, fit_source: str) -> tuple[str, ...]:
     )
 
 
-def adaptive_table(full: pd.DataFrame, draws: int) -> tuple[pd.DataFrame, AdaptiveComparison, int]:
-    """The adaptive table (whole study, each source held out; default stages and random ones).
+def grid_order_plan(grid: SamplingGrid) -> StagePlan:
+    """One seed order for the whole run, the grid's own (seed 42 first): the rule's stages before this one."""
+    bounds = [stage_positions(grid, stage) for stage in STAGES]
+    n_seeds = len(grid.seeds)
+    return fixed_plan(
+        [
+            tuple(t * n_seeds + s for t in range(len(grid.temperatures)) for s in range(first, last))
+            for first, last in bounds
+        ]
+    )
+
+
+def adaptive_table(full: pd.DataFrame, draws: int) -> tuple[pd.DataFrame, AdaptiveComparison, dict[str, int]]:
+    """The adaptive table (whole study, each source held out; default stages and other draws).
 
     Returns:
-        The table, the whole study's default replay, and how many random choices met every goal on it.
+        The table, the whole study's default replay, and how many draws of each kind met every goal on it.
     """
     grid = make_grid(STUDY_TEMPERATURES, STUDY_SEEDS)
     choices = stratified_stages(len(grid.temperatures), len(grid.seeds), STAGE_SEEDS_PER_TEMPERATURE, draws)
+    spreads: list[tuple[str, list[StagePlan]]] = [
+        (PER_PROMPT_DRAWS, [default_plan(grid, salt=f"draw-{k}") for k in range(draws)]),
+        (RUN_WIDE_DRAWS, [fixed_plan(stages) for stages in choices]),
+    ]
     sources = sorted(full[SOURCE].unique())
     parts = [(WHOLE, full, SURE_CELLS)]
     for held in sources:
@@ -187,17 +210,22 @@ def adaptive_table(full: pd.DataFrame, draws: int) -> tuple[pd.DataFrame, Adapti
                 held_out_sure_cells(full, fit),
             )
         )
-    rows, whole, met = [], None, 0
+    rows, whole, met = [], None, {}
     for name, frame, sure in parts:
         frame = frame.reset_index(drop=True)
         clear = clear_refusals(frame, frame[CELL], sure)
-        default = compare_to_full(frame, grid, clear)
-        whole = default if name == WHOLE else whole
-        rows.append(summary_row(name, "default (stage1, stage2, stage3)", default))
-        if draws:
-            results = [compare_to_full(frame, grid, clear, stages) for stages in choices]
-            rows.append(spread_row(name, results))
-            met = sum(map(meets_goals, results)) if name == WHOLE else met
+        for label, plan, (kind, plans) in (
+            ("default: seed order drawn per prompt", None, spreads[0]),
+            ("one seed order for the run: the grid's (seed 42 first)", grid_order_plan(grid), spreads[1]),
+        ):
+            result = compare_to_full(frame, grid, clear, plan)
+            whole = result if name == WHOLE and plan is None else whole
+            rows.append(summary_row(name, label, result))
+            if plans:
+                results = [compare_to_full(frame, grid, clear, p) for p in plans]
+                rows.append(spread_row(name, kind, results))
+                if name == WHOLE:
+                    met[kind] = sum(map(meets_goals, results))
     assert whole is not None
     return pd.DataFrame(rows), whole, met
 
@@ -209,7 +237,7 @@ def main() -> None:
     )
     parser.add_argument("--labels-dir", default=str(DEFAULT_LABELS))
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA), help="the datasets folder (for categories)")
-    parser.add_argument("--draws", type=int, default=300, help="random stratified stage choices")
+    parser.add_argument("--draws", type=int, default=300, help="draws of each kind of seed order")
     args = parser.parse_args()
     full = load_study(args.labels_dir, args.data_dir)
     print("Where dissent lives (cells whose verdict differs from their prompt's majority):")
@@ -220,7 +248,8 @@ def main() -> None:
     table, whole, met = adaptive_table(full, args.draws)
     print("\nAdaptive sampling against the full grid:")
     print(markdown(table))
-    print(f"\nRandom stage choices meeting all four goals on the whole study: {met} of {args.draws}")
+    for kind, count in met.items():
+        print(f"\n{kind}: {count} of {args.draws} draws meet all four goals on the whole study")
     print("\nHeadline figures, whole study, default stages:")
     print(markdown(whole.headline))
 

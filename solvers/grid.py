@@ -29,6 +29,7 @@ from refusal_stability.schema import (
     TEMPERATURE_KEY,
     UNREADABLE_RETRIES_KEY,
 )
+from refusal_stability.solvers.cells import select_cells
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ def grid_generate(
     temperatures: Sequence[float],
     seeds: Sequence[int],
     repeats: int = 0,
-    cells: Sequence[int] | None = None,
+    cells: Sequence[int] | str | None = None,
 ) -> Solver:
     """Generate with the epoch's own temperature and seed, and record both on the sample.
 
@@ -197,22 +198,25 @@ def grid_generate(
         temperatures: The grid's temperatures.
         seeds: The grid's seeds.
         repeats: Engine repeats, run after the chosen cells (epochs past `len(cells)`).
-        cells: The 0-based grid cells this run samples, one per epoch (epoch e samples `cells[e - 1]`);
-            None samples the whole grid, epoch e sampling cell e - 1.
+        cells: The cells this run samples, one per epoch, as the task's `cells` parameter takes them
+            (`cells.select_cells`): 0-based grid indices (epoch e samples `cells[e - 1]`), an adaptive
+            stage's name (epoch e samples the e-th of the prompt's own stage cells), or None for the whole
+            grid (epoch e samples cell e - 1).
     """
     grid = make_grid(temperatures, seeds, repeats)
-    chosen = tuple(cells) if cells is not None else tuple(range(grid.size))
+    chosen = select_cells(grid, cells)
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        if not 1 <= state.epoch <= len(chosen) + grid.repeats:
+        if not 1 <= state.epoch <= chosen.size + grid.repeats:
             raise ValueError(
-                f"Epoch {state.epoch} is outside the {len(chosen)} grid cells (+ {grid.repeats} engine "
+                f"Epoch {state.epoch} is outside the {chosen.size} grid cells (+ {grid.repeats} engine "
                 "repeats) this run samples. Choose "
                 "cells with -T cells=... (and the grid with -T temperatures=... -T seeds=...), not --epochs."
             )
         # the chosen cells first, then the engine repeats (grid epochs past the grid's size)
-        after = state.epoch - len(chosen)
-        cell = grid.cell(chosen[state.epoch - 1] + 1 if after <= 0 else grid.size + after)
+        after = state.epoch - chosen.size
+        own = chosen.for_sample(state.sample_id) if after <= 0 else ()
+        cell = grid.cell(own[state.epoch - 1] + 1 if after <= 0 else grid.size + after)
         state.metadata[GRID_INDEX_KEY] = cell.index
         state.metadata[ENGINE_REPEAT_KEY] = cell.repeat
         state = await _generate_reading_retries(state, generate, cell)

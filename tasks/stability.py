@@ -109,15 +109,16 @@ def stability(
         engine_repeats: Run this many cells of each prompt twice with the same seed, to measure the
             engine's non-determinism floor (`engine_mismatch_rate`); repeats never count in SSI.
         cells: Which grid cells to sample (one epoch each): all (default), adaptive sampling's stages
-            stage1 (the first pass: one seed per temperature), stage2 (the next seed per temperature)
-            and stage3 (the other cells), each later stage run on the prompts `refusal-stability
-            undecided` names; or 0-based grid indices such as "0,1,5".
+            stage1 (the first pass: one seed per temperature, which one drawn per prompt by a hash of
+            its id), stage2 (the prompt's next seed per temperature) and stage3 (its other cells), each
+            later stage run on the prompts `refusal-stability undecided` names; or 0-based grid
+            indices such as "0,1,5", the same for every prompt.
         shard: Run only the k-th of N disjoint parts of the prompts ("k/N", k from 1), so N
             processes or machines share one grid; the analysis merges the N logs.
     """
     grid = make_grid(temperatures, seeds, engine_repeats)
     chosen = select_cells(grid, cells)
-    if grid.repeats and len(chosen) < grid.size:
+    if grid.repeats and chosen.size < grid.size:
         raise ValueError("engine_repeats repeats cells of the whole grid: run it with cells=all.")
     part = parse_shard(shard)
     prompts = load_prompts(
@@ -144,10 +145,10 @@ def stability(
     )
     return Task(
         dataset=shard_dataset(prompts, part),
-        solver=grid_generate(grid.temperatures, grid.seeds, grid.repeats, chosen),
+        solver=grid_generate(grid.temperatures, grid.seeds, grid.repeats, chosen.header()),
         scorer=judges,
         metrics=metrics,
-        epochs=Epochs(len(chosen) + grid.repeats, EPOCH_REDUCER),
+        epochs=Epochs(chosen.size + grid.repeats, EPOCH_REDUCER),
         config=GenerateConfig(max_tokens=max_tokens, top_p=top_p),
         fail_on_error=FAIL_ON_ERROR,
         metadata={
@@ -159,7 +160,7 @@ def stability(
             "engine": engine_info(model),
             # which cells and which part of the prompts this log holds: the analysis merges stages
             # and shards into one run and checks them (analysis/merge.py)
-            GRID_CELLS_KEY: list(chosen),
+            GRID_CELLS_KEY: chosen.header(),
             SHARD_KEY: str(part) if part else None,
             # what the loader read, skipped (and why), filtered and sampled: in the log header
             "dataset_summary": asdict(prompts.summary),

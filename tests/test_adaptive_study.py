@@ -7,6 +7,7 @@ again here on per-prompt matrices (numpy, no shared code beyond the clear-refusa
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,23 @@ def study(study_dir: Path, study_stage1) -> tuple[pd.DataFrame, pd.Series, pd.Se
     return full, rows["cell"].fillna(BLANK_CELL).set_axis(full.index), source
 
 
+def _stage_columns(prompt_ids: np.ndarray) -> np.ndarray:
+    """(prompts, 20) stage number (0, 1, 2) of each cell: the seed order written again from its definition.
+
+    Each prompt orders the 5 seed positions of each temperature by SHA-256 of
+    "refusal-stability/stage-seeds|<id>|<temperature index>|<seed index>": stage 1 takes the first, stage 2
+    the second, stage 3 the other three. Columns are the epochs of the study's files: 5 t + seed index.
+    """
+    stage = np.empty((len(prompt_ids), 20), dtype=int)
+    for row, prompt in enumerate(prompt_ids):
+        for t in range(4):
+            keys = {s: hashlib.sha256(f"refusal-stability/stage-seeds|{prompt}|{t}|{s}".encode()).hexdigest()
+                    for s in range(5)}  # fmt: skip
+            for rank, s in enumerate(sorted(keys, key=keys.get)):
+                stage[row, 5 * t + s] = min(rank, 2)
+    return stage
+
+
 def _independent(full: pd.DataFrame, clear: pd.Series) -> dict[str, float]:
     """The three-stage rule on 876 x 20 matrices: generations, recalls and the mean-SSI bias."""
     frame = full.assign(clear=clear.to_numpy(), code=full[tidy.VERDICT].astype(object).map(
@@ -44,14 +62,16 @@ def _independent(full: pd.DataFrame, clear: pd.Series) -> dict[str, float]:
     verdicts = frame.pivot(index=tidy.PROMPT_ID, columns=tidy.EPOCH, values="code").to_numpy().astype(int)
     ok = frame.pivot(index=tidy.PROMPT_ID, columns=tidy.EPOCH, values="clear").to_numpy().astype(bool)
     group = frame.groupby(tidy.PROMPT_ID)[tidy.CATEGORY].first().fillna("none").to_numpy()
-    taken = np.zeros_like(ok)
-    taken[:, [0, 5, 10, 15]] = True  # seed 42 of each temperature
+    stage = _stage_columns(
+        frame.pivot(index=tidy.PROMPT_ID, columns=tidy.EPOCH, values="code").index.to_numpy()
+    )
+    taken = stage == 0  # each prompt's first seed of each temperature
     risk = (~ok & taken).any(axis=1)
     share = pd.Series(risk).groupby(group).transform("mean").to_numpy()
     second = risk | (share > risk.mean())
-    taken[np.ix_(second, [1, 6, 11, 16])] = True  # seed 43
+    taken |= (stage == 1) & second[:, None]  # its second seed of each temperature
     third = second & (~ok & taken).any(axis=1)
-    taken[np.ix_(third, [2, 3, 4, 7, 8, 9, 12, 13, 14, 17, 18, 19])] = True
+    taken |= (stage == 2) & third[:, None]
 
     def per_prompt(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         counts = np.stack([((verdicts == k) & mask).sum(axis=1) for k in range(3)], axis=1)
@@ -77,18 +97,18 @@ def test_the_readme_figures_and_an_independent_replay(study) -> None:
     clear = clear_refusals(full, cells)
     result = compare_to_full(full, GRID, clear)
     # the README's table (whole study, default stages)
-    assert result.stage_prompts == (876, 423, 331)
-    assert (result.generations, result.full_generations) == (9168, 17520)
-    assert round(result.generation_share, 1) == 52.3
+    assert result.stage_prompts == (876, 382, 303)
+    assert (result.generations, result.full_generations) == (8668, 17520)
+    assert round(result.generation_share, 1) == 49.5
     assert (result.unstable_found, result.unstable_full, result.flipped_found, result.flipped_full) == (
         123,
         123,
-        210,
+        209,
         211,
     )
     bias = result.headline.set_index("figure")["bias"]
-    assert bias["mean SSI"] == pytest.approx(5.71e-05, abs=5e-7) and bias["% unstable"] == 0
-    assert bias["% flipped"] == pytest.approx(-100 / 876)
+    assert bias["mean SSI"] == pytest.approx(1.1416e-04, abs=5e-8) and bias["% unstable"] == 0
+    assert bias["% flipped"] == pytest.approx(-200 / 876)
     independent = _independent(full, clear)
     assert independent == {
         "generations": result.generations,
@@ -108,7 +128,7 @@ def test_held_out_sources_as_the_readme_quotes(study, study_stage1) -> None:
         np.asarray(predicted),
         judged["label"].to_numpy(),
     )
-    expected = {"advbench": (4300, 3, 3, 12, 12), "harmbench": (5724, 120, 120, 198, 199)}
+    expected = {"advbench": (4204, 3, 3, 11, 12), "harmbench": (5292, 120, 120, 187, 199)}
     for held, fit in (("advbench", "harmbench"), ("harmbench", "advbench")):
         on_fit = (judged["source"] == fit).to_numpy()
         sure = choose_sure_cells(judged_cells[on_fit], predicted[on_fit], labels[on_fit])

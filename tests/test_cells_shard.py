@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,14 @@ from inspect_ai import eval
 from inspect_ai.model import ModelOutput, get_model
 
 from refusal_stability.schema import GRID_CELLS_KEY, GRID_INDEX_KEY, SHARD_KEY
-from refusal_stability.solvers.cells import STAGE2, STAGES, select_cells, stage1_cells, stage_cells
+from refusal_stability.solvers.cells import (
+    STAGE1,
+    STAGES,
+    prompt_stage_cells,
+    seed_order,
+    select_cells,
+    stage_positions,
+)
 from refusal_stability.solvers.grid import STUDY_SEEDS, STUDY_TEMPERATURES, make_grid
 from refusal_stability.tasks.shard import Shard, parse_shard, shard_of
 from refusal_stability.tasks.stability import stability
@@ -17,38 +26,68 @@ from refusal_stability.tasks.stability import stability
 STUDY_GRID = make_grid(STUDY_TEMPERATURES, STUDY_SEEDS)
 
 
-def test_stages_one_seed_per_temperature_then_one_more_then_the_rest() -> None:
-    # 4 temperatures x 5 seeds, temperature-major: temperature t starts at cell 5t; seeds 42, 43 are +0, +1
-    assert stage1_cells(STUDY_GRID) == select_cells(STUDY_GRID, "stage1") == (0, 5, 10, 15)
-    assert [(c.temperature, c.seed) for c in map(lambda i: STUDY_GRID.cell(i + 1), stage1_cells(STUDY_GRID))] == [
-        (0.0, 42), (0.3, 42), (0.7, 42), (1.0, 42),
-    ]  # fmt: skip
-    assert select_cells(STUDY_GRID, "stage2") == stage_cells(STUDY_GRID, STAGE2) == (1, 6, 11, 16)
-    assert select_cells(STUDY_GRID, "Stage3") == (2, 3, 4, 7, 8, 9, 12, 13, 14, 17, 18, 19)
-    stages = [set(stage_cells(STUDY_GRID, s)) for s in STAGES]
-    assert set.union(*stages) == set(range(20)) and sum(map(len, stages)) == 20  # a partition of the grid
+def _hand_order(sample_id: str, t: int, n_seeds: int = 5) -> list[int]:
+    """The documented seed order, written again: positions sorted by SHA-256 of salt|id|t|s."""
+    digest = {
+        s: hashlib.sha256(f"refusal-stability/stage-seeds|{sample_id}|{t}|{s}".encode()).hexdigest()
+        for s in range(n_seeds)
+    }
+    return sorted(digest, key=digest.get)
+
+
+def test_each_prompt_gets_one_seed_per_temperature_then_one_more_then_the_rest() -> None:
+    for sample_id in ("p1", "42", "harmbench_17"):
+        orders = [_hand_order(sample_id, t) for t in range(4)]
+        assert [seed_order(sample_id, t, 5) for t in range(4)] == orders
+        # 4 temperatures x 5 seeds, temperature-major: temperature t's seed position s is cell 5t + s
+        expected = [
+            tuple(sorted(5 * t + s for t in range(4) for s in orders[t][lo:hi]))
+            for lo, hi in ((0, 1), (1, 2), (2, 5))
+        ]
+        assert [prompt_stage_cells(STUDY_GRID, stage, sample_id) for stage in STAGES] == expected
+        assert [select_cells(STUDY_GRID, stage).for_sample(sample_id) for stage in STAGES] == expected
+        assert sorted(c for cells in expected for c in cells) == list(range(20))  # a partition of the grid
+        assert [sorted(c // 5 for c in cells) for cells in expected[:2]] == [[0, 1, 2, 3]] * 2
+    assert prompt_stage_cells(STUDY_GRID, STAGE1, 42) == prompt_stage_cells(STUDY_GRID, STAGE1, "42")
+    chosen = select_cells(STUDY_GRID, "Stage3")
+    assert (chosen.size, chosen.header(), chosen.cells) == (12, "stage3", ())
+
+
+def test_the_first_seed_is_drawn_per_prompt_not_for_the_run() -> None:
+    ids = [f"p{i}" for i in range(500)]
+    first = Counter(seed_order(i, 3, 5)[0] for i in ids)
+    assert sorted(first) == [0, 1, 2, 3, 4] and all(70 < n < 130 for n in first.values())  # about 100 each
+    # and independently per temperature: a prompt's first seeds at T index 0 and 3 agree about 1 time in 5
+    same = sum(seed_order(i, 0, 5)[0] == seed_order(i, 3, 5)[0] for i in ids)
+    assert 60 < same < 140
+    assert seed_order("p1", 0, 5, salt="other") != seed_order("p1", 0, 5) or seed_order(
+        "p2", 0, 5, salt="other"
+    ) != seed_order("p2", 0, 5)
 
 
 def test_short_grids_leave_later_stages_empty_and_all_is_everything() -> None:
-    assert select_cells(STUDY_GRID, "all") == select_cells(STUDY_GRID, None) == tuple(range(20))
+    assert select_cells(STUDY_GRID, "all").cells == select_cells(STUDY_GRID, None).cells == tuple(range(20))
+    assert select_cells(STUDY_GRID, None).header() == list(range(20))
     # a one-seed grid: stage 1 takes the only seed of each temperature, so stage 2 has nothing left
     one_seed = make_grid("0,1", "7")
-    assert select_cells(one_seed, "stage1") == (0, 1)
+    assert select_cells(one_seed, "stage1").for_sample("p") == (0, 1)
     with pytest.raises(ValueError, match="empty"):
         select_cells(one_seed, "stage2")
     two_seeds = make_grid("0,1", "7,8")
-    assert select_cells(two_seeds, "stage2") == (1, 3)
+    stage1, stage2 = (select_cells(two_seeds, s).for_sample("p") for s in ("stage1", "stage2"))
+    assert len(stage1) == len(stage2) == 2 and sorted(stage1 + stage2) == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="stage3 is empty"):
         select_cells(two_seeds, "stage3")
     with pytest.raises(ValueError, match="unknown adaptive stage"):
-        stage_cells(two_seeds, "stage4")
+        stage_positions(two_seeds, "stage4")
 
 
 @pytest.mark.parametrize(
     ("cells", "expected"), [("5,0,19", (0, 5, 19)), ([3], (3,)), (7, (7,)), ("[1, 2]", (1, 2))]
 )
 def test_explicit_cells_parse_from_cli_forms(cells, expected) -> None:
-    assert select_cells(STUDY_GRID, cells) == expected
+    chosen = select_cells(STUDY_GRID, cells)
+    assert chosen.cells == chosen.for_sample("any") == expected and chosen.header() == list(expected)
 
 
 @pytest.mark.parametrize(
@@ -114,22 +153,12 @@ def test_task_runs_only_its_cells_and_its_shard(shared_datasets: Path, tmp_path:
     [log] = eval(
         task, model=get_model("mockllm/model", custom_outputs=answer), display="none", log_dir=str(tmp_path)
     )
-    assert log.status == "success" and log.eval.metadata[GRID_CELLS_KEY] == [
-        2,
-        3,
-        4,
-        7,
-        8,
-        9,
-        12,
-        13,
-        14,
-        17,
-        18,
-        19,
-    ]
+    assert log.status == "success" and log.eval.metadata[GRID_CELLS_KEY] == "stage3"
     assert log.eval.metadata[SHARD_KEY] == "1/1" and len(log.samples) == 2 * 12
-    by_epoch = {s.epoch: s.metadata[GRID_INDEX_KEY] for s in log.samples}
-    assert by_epoch == dict(zip(range(1, 13), log.eval.metadata[GRID_CELLS_KEY], strict=True))
-    cells = [STUDY_GRID.cell(i + 1) for i in log.eval.metadata[GRID_CELLS_KEY]]
-    assert sorted(seen) == sorted([(c.temperature, c.seed) for c in cells] * 2)
+    expected = []
+    for sample_id in {s.id for s in log.samples}:
+        own = prompt_stage_cells(STUDY_GRID, "stage3", sample_id)  # this prompt's 12 cells, in epoch order
+        by_epoch = {s.epoch: s.metadata[GRID_INDEX_KEY] for s in log.samples if s.id == sample_id}
+        assert by_epoch == dict(zip(range(1, 13), own, strict=True))
+        expected += [(STUDY_GRID.cell(i + 1).temperature, STUDY_GRID.cell(i + 1).seed) for i in own]
+    assert sorted(seen) == sorted(expected)
