@@ -313,7 +313,7 @@ def adaptive_subset(
     clear = clear_refusals(full) if clear is None else clear
     plan = default_plan(grid) if plan is None else plan
     ids = full[tidy.PROMPT_ID].astype(str).to_numpy()
-    stage_of = _row_stages(ids, grid_cells(full, grid), plan)
+    stage_of = _row_stages(ids, grid_cells(full, grid), plan, grid.size)
     kept = stage_of == 0
     sampled = [sorted(set(ids[kept]))]
     for number in range(2, len(plan(str(ids[0]))) + 1):
@@ -324,14 +324,14 @@ def adaptive_subset(
     return full[kept], sampled
 
 
-def _row_stages(ids: np.ndarray, cells: np.ndarray, plan: StagePlan) -> np.ndarray:
+def _row_stages(ids: np.ndarray, cells: np.ndarray, plan: StagePlan, grid_size: int) -> np.ndarray:
     """Each row's stage (0-based) in its prompt's plan; -1 for a cell no stage samples."""
-    stage_of = np.full(len(ids), -1, dtype=int)
-    for prompt in np.unique(ids):
-        rows = np.flatnonzero(ids == prompt)
+    prompts, code = np.unique(ids, return_inverse=True)
+    table = np.full((len(prompts), grid_size), -1, dtype=int)  # prompt x cell -> stage
+    for row, prompt in enumerate(prompts):
         for number, stage in enumerate(plan(str(prompt))):
-            stage_of[rows[np.isin(cells[rows], list(stage))]] = number
-    return stage_of
+            table[row, list(stage)] = number
+    return table[code, cells]
 
 
 def compare_to_full(
