@@ -74,6 +74,8 @@ class RunParts:
     adaptive: bool
     first_pass_cells: tuple[int, ...]
     """The cells of the first pass when every prompt has the same; empty when drawn per prompt."""
+    first_pass_size: int
+    """Cells of each prompt's first pass."""
     grid_size: int | None
     prompts: int
     prompts_completed: int
@@ -87,7 +89,8 @@ class RunParts:
         first = (
             f"cells {list(self.first_pass_cells)} of {self.grid_size}"
             if self.first_pass_cells
-            else f"one seed of each temperature, drawn per prompt, of {self.grid_size} cells"
+            else f"{self.first_pass_size} of {self.grid_size} cells: one seed of each temperature, "
+            "drawn per prompt"
         )
         return (
             f"{self.run} | {self.dataset}: {parts}; ADAPTIVE: every prompt sampled on the first pass "
@@ -174,6 +177,7 @@ def _check_run(run: str, dataset: str, logs: list[LogPart]) -> RunParts:
         shards=shard_counts,
         adaptive=adaptive,
         first_pass_cells=first_pass,
+        first_pass_size=max((len(f) for f in firsts.values()), default=0),
         grid_size=grid_size,
         prompts=len(union),
         prompts_completed=completed,

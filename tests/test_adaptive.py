@@ -265,6 +265,7 @@ def test_stages_merge_into_an_adaptive_run_and_overlaps_fail() -> None:
     stage2 = _part("s2", cells=(1, 3), ids=["p3"])
     [run] = check_parts([stage1, stage2])
     assert run.adaptive and run.first_pass_cells == (0, 2) and (run.prompts, run.prompts_completed) == (3, 1)
+    assert "first pass (cells [0, 2] of 4)" in run.describe()
     assert "ADAPTIVE" in run.describe()
     with pytest.raises(MergeError, match="prompt p3 has grid cell 2 in two logs: s1 and s2b"):
         check_parts([stage1, _part("s2b", cells=(1, 2, 3), ids=["p3"])])
@@ -288,7 +289,7 @@ def test_stage_logs_hold_each_prompts_own_cells_and_merge() -> None:
     assert stage1.cells_of("p2") == own["p2"][0] and stage2.cells_of("p3") == own["p3"][1]
     [run] = check_parts([stage1, stage2])
     assert run.adaptive and run.first_pass_cells == () and (run.prompts, run.prompts_completed) == (3, 1)
-    assert "one seed of each temperature, drawn per prompt, of 4 cells" in run.describe()
+    assert "first pass (2 of 4 cells: one seed of each temperature, drawn per prompt)" in run.describe()
     with pytest.raises(MergeError, match="prompt p3 has grid cell"):
         check_parts([stage1, stage2, _part("s2-again", ids=["p3"], stage="stage2")])
     with pytest.raises(MergeError, match=r"1 prompt\(s\) lack their stage-1 cells \(e.g. p4 holds"):
