@@ -39,6 +39,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from refusal_stability.analysis import bootstrap, tidy
 from refusal_stability.analysis.per_prompt import COMPLY, N_LABELS, PARTIAL, REFUSE
@@ -57,6 +58,10 @@ CHUNK_CELLS = 20_000_000
 MAX_CODES = 2**21
 """Draws of n slots code their label counts in one number below (n + 1)^3 (`_slot_codes`) while that
 is at most this (n <= 127): the table of codes stays small and float32 sums stay exact."""
+BLOCK_CELLS = 1 << 16
+"""(draw x prompt) cells worked through at once in `_coded_agreements`: small enough to stay in cache."""
+TIED = 2
+"""`_agreement_table`'s entries from here up are ties the random tie-break decides (`TIE_HITS`)."""
 LABEL_ORDERINGS = np.array(list(itertools.permutations(range(N_LABELS))), dtype=np.float32)
 """Every ordering of the labels, as tie-break priorities below N_LABELS (counts are scaled past it)."""
 
@@ -109,7 +114,14 @@ def agreement_curve(
     rows = []
     alpha = (1.0 - confidence) / 2.0
     for n in range(1, n_slots + 1):
-        scores = _draw_agreements(onehot, reference, n, draws, rng, tie_break) if n_prompts else np.array([])
+        # One BLAS thread: the matrix products of the draws are small and many, and OpenBLAS's threads
+        # cost more in hand-offs and spinning than they save (1.5x on an idle 2-core machine, several
+        # times where the cores are busy, as in the report, whose single-shot workers use every core).
+        # The sums are exact integers either way.
+        scores = np.array([])
+        if n_prompts:
+            with threadpool_limits(limits=1, user_api="blas"):
+                scores = _draw_agreements(onehot, reference, n, draws, rng, tie_break)
         finite = scores[np.isfinite(scores)]
         low, high = np.quantile(finite, [alpha, 1 - alpha]) if finite.size else (np.nan, np.nan)
         rows.append(
@@ -152,8 +164,11 @@ def _draw_agreements(
     whatever the data (`tests/test_analysis.py` replays them in a plain loop).
     """
     n_prompts, n_slots, _ = onehot.shape
-    scored = onehot.sum(axis=2)  # (prompts, slots): 1 where the slot holds a verdict
-    varied = (onehot.sum(axis=1) > 0).sum(axis=1) > 1
+    # the label axis summed plane by plane and the slot axis by einsum: numpy's sum over these short
+    # axes is ten times slower, and this runs once per n
+    # (prompts, slots): 1 where the slot holds a verdict
+    scored = onehot[:, :, REFUSE] + onehot[:, :, PARTIAL] + onehot[:, :, COMPLY]
+    varied = (np.einsum("psl->pl", onehot) > 0).sum(axis=1) > 1
     gaps = scored.min(axis=1) == 0  # prompts with an unscored slot
     n_full_steady = int((~varied & ~gaps).sum())
     steady_gaps = scored[~varied & gaps].T
@@ -167,35 +182,118 @@ def _draw_agreements(
     else:  # one number per (draw, prompt) encodes its three counts (`_count_codes`)
         by_slot = _slot_codes(onehot[varied], n)
     ref_bits = (reference[varied].astype(np.int8) << np.arange(N_LABELS, dtype=np.int8)).sum(axis=1)
+    if not by_counts:  # one more row: each prompt's reference bits, so the product indexes `_agreement_table`
+        by_slot = np.vstack([by_slot, (ref_bits * (n + 1) ** 3)[None, :].astype(np.float32)])
+        table = _agreement_table(n, tie_break if n > 1 else "order")  # n = 1: no ties
     chunk = max(1, CHUNK_CELLS // max(1, n_varied * N_LABELS, n_prompts))
     out = np.empty(draws)
     for start in range(0, draws, chunk):
         d = min(chunk, draws - start)
         chosen = np.argsort(rng.random((d, n_slots)), axis=1)[:, :n]
-        mask = np.zeros((d, n_slots), dtype=np.float32)
+        mask = np.zeros((d, n_slots + 1), dtype=np.float32)
+        mask[:, n_slots] = 1.0  # the reference row of the coded `by_slot`
         np.put_along_axis(mask, chosen, 1.0, axis=1)
-        agree = n_full_steady + ((mask @ steady_gaps) > 0).sum(axis=1)
+        slots = mask[:, :n_slots]
+        agree = n_full_steady + ((slots @ steady_gaps) > 0).sum(axis=1)
         n_scored = agree + n_varied
         if n_varied:
-            varied_scored = np.ones((d, n_varied), dtype=bool)
-            if varied_gaps.any():
-                varied_scored[:, varied_gaps] = (mask @ varied_gap_scored) > 0
-                n_scored = n_scored - (~varied_scored).sum(axis=1)
-            if study:
-                counts = (mask @ by_slot).reshape(d, N_LABELS, n_varied)
-                first = _first_chosen(onehot[varied], np.sort(chosen, axis=1)).transpose(0, 2, 1)
-                majority = np.argmax(counts * (n_slots + 1) - first, axis=1).astype(np.int8)
-            elif by_counts:
-                counts = (mask @ by_slot).reshape(d, N_LABELS, n_varied)
-                majority = _majority_of_counts(counts, rng, tie_break if n > 1 else "order")
-            else:
-                codes = (mask @ by_slot).astype(np.int32)  # exact: integers below 2^24
-                majority = _majority(codes, n, rng, tie_break if n > 1 else "order")  # n = 1: no ties
-            hits = (ref_bits[None, :] >> majority) & 1
-            agree = agree + (hits.astype(bool) & varied_scored).sum(axis=1)
+            gap_scored = (slots @ varied_gap_scored) > 0  # (draws, varied prompts with an unscored slot)
+            n_scored = n_scored - (~gap_scored).sum(axis=1)
+            if by_counts:
+                varied_scored = np.ones((d, n_varied), dtype=bool)
+                varied_scored[:, varied_gaps] = gap_scored
+                counts = (slots @ by_slot).reshape(d, N_LABELS, n_varied)
+                if study:
+                    first = _first_chosen(onehot[varied], np.sort(chosen, axis=1)).transpose(0, 2, 1)
+                    majority = np.argmax(counts * (n_slots + 1) - first, axis=1).astype(np.int8)
+                else:
+                    majority = _majority_of_counts(counts, rng, tie_break if n > 1 else "order")
+                hits = (ref_bits[None, :] >> majority) & 1
+                agree = agree + (hits.astype(bool) & varied_scored).sum(axis=1)
+            else:  # a draw without a scored sample of a prompt codes 0, which `_agreement_table` never counts
+                orderings = None
+                if tie_break == "random" and n > 1:  # per (draw, prompt), tied or not: `_majority_of_counts`
+                    orderings = bootstrap.integers(rng, len(LABEL_ORDERINGS), (d, n_varied))
+                agree = agree + _coded_agreements(mask, by_slot, table, orderings)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[start : start + d] = agree / n_scored
     return out
+
+
+def _agreement_table(n: int, tie_break: str) -> np.ndarray:
+    """Whether a draw agrees, for every (reference bits, count code) of draws of n slots, flat (int8).
+
+    Index: reference bits (bit k set where label k is a reference) x (n + 1)^3 + the `_slot_codes`
+    code. 1: the draw's majority is a reference label; 0: it is not, or the draw holds no scored
+    sample (code 0). Under "random", a tie whose modal labels are some but not all references is
+    decided by the draw's random label ordering: its entry is TIED + reference bits x 8 + modal bits,
+    the row of `TIE_HITS` that resolves it (`_coded_agreements`). Under "order" the first modal
+    label (REFUSE > PARTIAL > COMPLY) decides every entry.
+    """
+    first, bits = _count_codes(n)
+    ref = np.arange(1 << N_LABELS)[:, None]
+    agree = (ref >> first[None, :]) & 1
+    if tie_break == "random":  # if every modal label is a reference, or none is, the ordering cannot matter
+        shared = ref & bits[None, :]
+        tied = TIED + ref * (1 << N_LABELS) + bits[None, :]
+        agree = np.where(shared == bits[None, :], 1, np.where(shared == 0, 0, tied))
+    agree[:, 0] = 0
+    return agree.astype(np.int8).reshape(-1)
+
+
+def _tie_hits() -> np.ndarray:
+    """(TIED + 64, orderings) 0/1: whether a tie agrees, by `_agreement_table` entry and label ordering.
+
+    Entry TIED + reference bits x 8 + modal bits: the modal label the ordering ranks highest wins,
+    and the draw agrees where that label is a reference (the rule of `_majority_of_counts`).
+    """
+    hits = np.zeros((TIED + (1 << 2 * N_LABELS), len(LABEL_ORDERINGS)), dtype=np.int8)
+    for ref, modal in itertools.product(range(1 << N_LABELS), range(1, 1 << N_LABELS)):
+        labels = [k for k in range(N_LABELS) if modal >> k & 1]
+        for o, ranks in enumerate(LABEL_ORDERINGS):
+            winner = max(labels, key=lambda k: ranks[k])
+            hits[TIED + ref * (1 << N_LABELS) + modal, o] = ref >> winner & 1
+    return hits
+
+
+TIE_HITS = _tie_hits()
+
+
+def _coded_agreements(
+    mask: np.ndarray, by_slot: np.ndarray, table: np.ndarray, orderings: np.ndarray | None
+) -> np.ndarray:
+    """Per draw, the varied prompts whose majority agrees with their reference, from coded counts.
+
+    One matrix product gives each (draw, prompt) cell its index into `_agreement_table` (reference
+    bits and count code at once), one look-up its agreement, and only the cells whose tie the random
+    tie-break decides take their label ordering (`TIE_HITS`): a few passes over the cells where
+    finding each majority and comparing it with the reference took a dozen. The cells are worked
+    through in blocks of about BLOCK_CELLS, so each block's passes stay in the CPU's cache.
+
+    Args:
+        mask: (draws, slots + 1) chosen slots, and 1 in the last column.
+        by_slot: (slots + 1, prompts) `_slot_codes` and, last, reference bits x (n + 1)^3.
+        table: `_agreement_table(n, ...)`.
+        orderings: (draws, prompts) random label orderings (index into LABEL_ORDERINGS), or None.
+    """
+    d, n_varied = mask.shape[0], by_slot.shape[1]
+    agree = np.empty(d, dtype=np.int64)
+    rows = max(1, BLOCK_CELLS // n_varied)
+    for start in range(0, d, rows):
+        stop = min(d, start + rows)
+        index = (mask[start:stop] @ by_slot).astype(np.int32)  # exact: integers below 2^24
+        # every index is in range: "clip" only skips numpy's bounds check (3x faster than table[index])
+        cells = np.take(table, index, mode="clip")
+        tied = np.flatnonzero(cells >= TIED)  # flat (C) order within the block
+        agree[start:stop] = cells.sum(axis=1, dtype=np.int64)
+        if len(tied):
+            row = tied // n_varied
+            entry = cells.reshape(-1)[tied]
+            # the sum above counted each tie's entry; count its outcome instead
+            hits = TIE_HITS[entry, orderings[start:stop].reshape(-1)[tied]]
+            counted = np.bincount(row, weights=entry - hits, minlength=stop - start)
+            agree[start:stop] -= counted.astype(np.int64)
+    return agree
 
 
 def _slot_codes(onehot: np.ndarray, n: int) -> np.ndarray:
@@ -224,30 +322,6 @@ def _count_codes(n: int) -> tuple[np.ndarray, np.ndarray]:
     return first, bits
 
 
-def _majority(codes: np.ndarray, n: int, rng: np.random.Generator, tie_break: str) -> np.ndarray:
-    """The modal label of each (draw, prompt) count code (`_slot_codes`), ties broken by `tie_break`.
-
-    "order": the first modal label (REFUSE > PARTIAL > COMPLY). "random": every (draw, prompt) gets
-    one of the 6 orderings of the labels uniformly at random and the first modal label in that
-    ordering wins, so each tied label is equally likely; the orderings are drawn for every (draw,
-    prompt), tied or not (so the random stream does not depend on the data), but only the tied ones
-    are looked up.
-    """
-    first, bits = _count_codes(n)
-    majority = first[codes]
-    if tie_break == "order":
-        return majority
-    draw = bootstrap.integers(rng, len(LABEL_ORDERINGS), codes.shape)
-    tied_codes = (bits != 1) & (bits != 2) & (bits != 4)  # more than one modal label, per code
-    tied = np.flatnonzero(tied_codes[codes])  # one look-up per (draw, prompt), flat (C) order
-    if len(tied):
-        tied_bits = bits[codes.reshape(-1)[tied]]
-        priority = LABEL_ORDERINGS[draw.reshape(-1)[tied]]  # (tied, labels)
-        candidates = (tied_bits[:, None] >> np.arange(N_LABELS)) & 1
-        majority.reshape(-1)[tied] = np.argmax(np.where(candidates > 0, priority, -1.0), axis=1)
-    return majority
-
-
 def _first_chosen(onehot: np.ndarray, chosen_sorted: np.ndarray) -> np.ndarray:
     """Where each label first occurs among a draw's chosen slots, in slot order.
 
@@ -272,9 +346,14 @@ def _first_seen_majority(onehot: np.ndarray, chosen: np.ndarray) -> np.ndarray:
 
 
 def _majority_of_counts(counts: np.ndarray, rng: np.random.Generator, tie_break: str) -> np.ndarray:
-    """`_majority` from (draws, labels, prompts) counts, for draws of too many slots to code the counts.
+    """Each (draw, prompt)'s modal label from (draws, labels, prompts) counts, ties broken by `tie_break`.
 
-    The same rule and the same random numbers as `_majority`, label by label.
+    "order": the first modal label (REFUSE > PARTIAL > COMPLY). "random": every (draw, prompt) gets
+    one of the 6 orderings of the labels uniformly at random and the first modal label in that
+    ordering wins, so each tied label is equally likely; the orderings are drawn for every (draw,
+    prompt), tied or not (so the random stream does not depend on the data), but only the tied ones
+    are looked up. For draws of too many slots to code the counts; `_coded_agreements` applies the
+    same rule to the same random numbers.
     """
     refuse, partial, comply = counts[:, REFUSE], counts[:, PARTIAL], counts[:, COMPLY]
     top = np.maximum(np.maximum(refuse, partial), comply)

@@ -473,7 +473,8 @@ def _loop_agreements(matrix, reference, n, draws, seed, tie_break, chunk):
 def test_single_shot_draws_with_ties_gaps_and_chunks_agree_with_a_loop(monkeypatch, tie_break, coded):
     """The vectorised draws (label counts coded in one number, or label by label for draws of many
     slots; ties resolved only where they occur, unscored slots checked only for the prompts that
-    have them, draws in chunks) give exactly what a plain loop over the same random numbers gives."""
+    have them, draws in chunks and cells in blocks) give exactly what a plain loop over the same
+    random numbers gives."""
     if not coded:
         monkeypatch.setattr(single_shot, "MAX_CODES", 1)
     rng = np.random.default_rng(11)
@@ -484,6 +485,7 @@ def test_single_shot_draws_with_ties_gaps_and_chunks_agree_with_a_loop(monkeypat
     matrix[9, 2] = 2
     n_varied = sum(len(set(row[row >= 0])) > 1 for row in matrix)
     monkeypatch.setattr(single_shot, "CHUNK_CELLS", n_varied * 3 * 7)  # 7 draws a chunk
+    monkeypatch.setattr(single_shot, "BLOCK_CELLS", n_varied * 3)  # worked through 3, 3, 1 draws at a time
     onehot = single_shot._onehot(matrix)
     full = onehot.sum(axis=1)
     reference = full == full.max(axis=1, keepdims=True)
