@@ -328,6 +328,10 @@ def test_cached_logs_read_back_the_same_rows_and_reports(logs: Path, tmp_path: P
     again = load.load_logs(logs, workers=1, cache_dir=cache)
     assert sorted(calls) == sorted([Path(used), *skipped])
     pd.testing.assert_frame_equal(again.frame, plain.frame)
+    os.utime(used, ns=(time.time_ns(), time.time_ns() + 2 * 10**9))
+    mixed = load.load_logs(logs, workers=2, cache_dir=cache)  # cached logs read here, the rest in workers
+    pd.testing.assert_frame_equal(mixed.frame, plain.frame)
+    pd.testing.assert_frame_equal(mixed.report_frame(), plain.report_frame())
     other = log_cache.entry_path(cache, used, include_incomplete=True, keep_responses=False, label_maps=())
     assert other != log_cache.entry_path(cache, used, False, False, ())  # options are part of the key
     (cache / "junk.pkl").write_bytes(b"not a pickle")
