@@ -67,7 +67,7 @@ from refusal_stability.analysis.engine_floor import engine_floor
 from refusal_stability.analysis.load import LoadResult
 from refusal_stability.analysis.merge import RunParts
 from refusal_stability.analysis.report_blocks import assembly_blocks, report_blocks, rules_caveat
-from refusal_stability.analysis.report_files import write_tables
+from refusal_stability.analysis.report_files import write_statistics, write_tables
 from refusal_stability.analysis.report_folder import OutputExistsError, prepare_out_dir
 from refusal_stability.analysis.report_render import render_html, render_markdown
 from refusal_stability.analysis.report_summary import summary_table
@@ -285,13 +285,16 @@ def build_report(
     options = options or ReportOptions()
     out_dir = prepare_out_dir(out, overwrite, numbered)
     analysis = analyse(loaded.frame, options)
-    start = time.perf_counter()
     analysis.engine = engine_floor(_judges_kept(loaded.frame, options), _judges_kept(loaded.repeats, options))
     workers = _workers(loaded.frame)
-    figure_paths = _figures(analysis, options, out_dir / "figures", workers) if options.figures else []
-    analysis.timings["figures"] = time.perf_counter() - start
+    # on a big report the figures draw in worker processes while this one writes the tables
+    drawn = _start_figures(analysis, options, out_dir / "figures", workers) if options.figures else None
     analysis.summary = summary_table(analysis)
     write_tables(analysis, loaded, out_dir)
+    figure_paths: list[tuple[str, str, Path]] = []
+    if drawn is not None:
+        figure_paths, analysis.timings["figures"] = drawn()
+    write_statistics(analysis, out_dir)  # last: it records the timings
     blocks = report_blocks(
         analysis, loaded, options, figure_paths, sources, assembly_blocks(parts, loaded.frame)
     )
@@ -308,19 +311,40 @@ def _judges_kept(frame: pd.DataFrame, options: ReportOptions) -> pd.DataFrame:
 def _figures(
     analysis: Analysis, options: ReportOptions, out: Path, workers: int = 1
 ) -> list[tuple[str, str, Path]]:
-    """Draw every figure registered in `figures.REPORT_FIGURES`; return (section, caption, PNG path).
+    """Draw every figure registered in `figures.REPORT_FIGURES`; return (section, caption, PNG path)."""
+    return _start_figures(analysis, options, out, workers)()[0]
+
+
+def _start_figures(
+    analysis: Analysis, options: ReportOptions, out: Path, workers: int = 1
+) -> Callable[[], tuple[list[tuple[str, str, Path]], float]]:
+    """Start drawing every figure of `figures.REPORT_FIGURES`.
 
     With `workers` > 1 the figures are drawn in that many processes (matplotlib draws in one thread,
-    and on a big report the figures take seconds each); the files are the same either way.
+    and on a big report the figures take seconds each) and this process is free meanwhile; with one
+    they are drawn here, now. The files are the same either way.
+
+    Returns:
+        The call that waits for them and gives `_figures`'s list and the seconds from the start
+        until the last figure was drawn (or collected).
     """
+    start = time.perf_counter()
     jobs = [(f.draw, f.arguments(analysis, options)) for f in figures.REPORT_FIGURES]
+    seconds: float | None = None
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            drawn = list(pool.map(_draw, jobs, [out] * len(jobs)))
+        pool = ProcessPoolExecutor(max_workers=workers)
+        pending = pool.map(_draw, jobs, [out] * len(jobs))
+        pool.shutdown(wait=False)  # the submitted figures still draw; the workers exit after them
     else:
-        drawn = [_draw(job, out) for job in jobs]
-    made = zip(figures.REPORT_FIGURES, drawn, strict=True)
-    return [(f.section, f.caption, paths[0]) for f, paths in made if paths]
+        pending = iter([_draw(job, out) for job in jobs])
+        seconds = time.perf_counter() - start
+
+    def collect() -> tuple[list[tuple[str, str, Path]], float]:
+        made = zip(figures.REPORT_FIGURES, list(pending), strict=True)
+        listed = [(f.section, f.caption, files[0]) for f, files in made if files]
+        return listed, seconds if seconds is not None else time.perf_counter() - start
+
+    return collect
 
 
 def _draw(job: tuple[Callable[..., list[Path]], tuple], out: Path) -> list[Path]:

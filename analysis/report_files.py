@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def write_tables(analysis: Analysis, loaded: LoadResult, out: Path) -> None:
-    """Write every CSV and statistics.json."""
+    """Write every CSV (statistics.json apart: `write_statistics`, once the timings are known)."""
     tables = {
         "summary": analysis.summary,
         "per_prompt": analysis.prompts,
@@ -34,23 +34,15 @@ def write_tables(analysis: Analysis, loaded: LoadResult, out: Path) -> None:
     }
     for name, table in tables.items():
         table.to_csv(out / f"{name}.csv", index=False)
-    statistics = {
-        "friedman": analysis.friedman,
-        "wilcoxon_posthoc": analysis.posthoc,
-        "spearman_comply_vs_ssi": analysis.spearman,
-        "determinism": analysis.determinism,
-        "single_shot_needed": analysis.needed,
-        "single_shot_n1": analysis.curves[analysis.curves["n"] == 1]
-        if len(analysis.curves)
-        else analysis.curves,
-        "judge_agreement": analysis.agreement,
-        "run_spread": analysis.spread,
-    }
-    long = [_long(name, table) for name, table in statistics.items() if len(table)]
+    long = [_long(name, table) for name, table in _statistics(analysis).items() if len(table)]
     (pd.concat(long, ignore_index=True) if long else pd.DataFrame()).to_csv(
         out / "statistics.csv", index=False
     )
-    payload: dict[str, Any] = {name: _records(table) for name, table in statistics.items()}
+
+
+def write_statistics(analysis: Analysis, out: Path) -> None:
+    """Write statistics.json: the tests' tables, the confusion matrices and each step's seconds."""
+    payload: dict[str, Any] = {name: _records(table) for name, table in _statistics(analysis).items()}
     payload["confusion_matrices"] = {
         name: {
             "rows": m.index.name,
@@ -62,6 +54,22 @@ def write_tables(analysis: Analysis, loaded: LoadResult, out: Path) -> None:
     }
     payload["timings_s"] = analysis.timings
     (out / "statistics.json").write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+
+
+def _statistics(analysis: Analysis) -> dict[str, pd.DataFrame]:
+    """The statistical tests' tables, by name (statistics.csv in long form, statistics.json as records)."""
+    return {
+        "friedman": analysis.friedman,
+        "wilcoxon_posthoc": analysis.posthoc,
+        "spearman_comply_vs_ssi": analysis.spearman,
+        "determinism": analysis.determinism,
+        "single_shot_needed": analysis.needed,
+        "single_shot_n1": analysis.curves[analysis.curves["n"] == 1]
+        if len(analysis.curves)
+        else analysis.curves,
+        "judge_agreement": analysis.agreement,
+        "run_spread": analysis.spread,
+    }
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
