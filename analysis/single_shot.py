@@ -35,7 +35,7 @@ Ties, stated explicitly:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -176,7 +176,7 @@ def _draw_agreements(
     varied_gap_scored = scored[varied & gaps].T
     n_varied = int(varied.sum())
     study = tie_break == "study" and n > 1
-    by_counts = study or (n + 1) ** 3 > MAX_CODES
+    by_counts = (n + 1) ** 3 > MAX_CODES
     if by_counts:  # counts[d, label, p] = sum over chosen slots s of onehot[p, s, label], one matrix product
         by_slot = onehot[varied].transpose(1, 2, 0).reshape(n_slots, -1)  # label-major columns
     else:  # one number per (draw, prompt) encodes its three counts (`_count_codes`)
@@ -185,6 +185,8 @@ def _draw_agreements(
     if not by_counts:  # one more row: each prompt's reference bits, so the product indexes `_agreement_table`
         by_slot = np.vstack([by_slot, (ref_bits * (n + 1) ** 3)[None, :].astype(np.float32)])
         table = _agreement_table(n, tie_break if n > 1 else "order")  # n = 1: no ties
+        if study:  # each varied prompt's label per slot (-1: unscored), to find a tie's first-seen label
+            varied_labels = np.where(scored[varied] > 0, onehot[varied].argmax(axis=2), -1).astype(np.int8)
     chunk = max(1, CHUNK_CELLS // max(1, n_varied * N_LABELS, n_prompts))
     out = np.empty(draws)
     for start in range(0, draws, chunk):
@@ -211,10 +213,12 @@ def _draw_agreements(
                 hits = (ref_bits[None, :] >> majority) & 1
                 agree = agree + (hits.astype(bool) & varied_scored).sum(axis=1)
             else:  # a draw without a scored sample of a prompt codes 0, which `_agreement_table` never counts
-                orderings = None
-                if tie_break == "random" and n > 1:  # per (draw, prompt), tied or not: `_majority_of_counts`
-                    orderings = bootstrap.integers(rng, len(LABEL_ORDERINGS), (d, n_varied))
-                agree = agree + _coded_agreements(mask, by_slot, table, orderings)
+                resolve = None
+                if study:
+                    resolve = _first_seen_hits(varied_labels, np.sort(chosen, axis=1))
+                elif tie_break == "random" and n > 1:  # one per (draw, prompt), tied or not
+                    resolve = _ordering_hits(bootstrap.integers(rng, len(LABEL_ORDERINGS), (d, n_varied)))
+                agree = agree + _coded_agreements(mask, by_slot, table, resolve)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[start : start + d] = agree / n_scored
     return out
@@ -225,15 +229,15 @@ def _agreement_table(n: int, tie_break: str) -> np.ndarray:
 
     Index: reference bits (bit k set where label k is a reference) x (n + 1)^3 + the `_slot_codes`
     code. 1: the draw's majority is a reference label; 0: it is not, or the draw holds no scored
-    sample (code 0). Under "random", a tie whose modal labels are some but not all references is
-    decided by the draw's random label ordering: its entry is TIED + reference bits x 8 + modal bits,
-    the row of `TIE_HITS` that resolves it (`_coded_agreements`). Under "order" the first modal
-    label (REFUSE > PARTIAL > COMPLY) decides every entry.
+    sample (code 0). Under "random" and "study", a tie whose modal labels are some but not all
+    references is decided by the draw (its random label ordering, or which label its slots show
+    first): its entry is TIED + reference bits x 8 + modal bits, for `_coded_agreements` to resolve.
+    Under "order" the first modal label (REFUSE > PARTIAL > COMPLY) decides every entry.
     """
     first, bits = _count_codes(n)
     ref = np.arange(1 << N_LABELS)[:, None]
     agree = (ref >> first[None, :]) & 1
-    if tie_break == "random":  # if every modal label is a reference, or none is, the ordering cannot matter
+    if tie_break != "order":  # if every modal label is a reference, or none is, the tie-break cannot matter
         shared = ref & bits[None, :]
         tied = TIED + ref * (1 << N_LABELS) + bits[None, :]
         agree = np.where(shared == bits[None, :], 1, np.where(shared == 0, 0, tied))
@@ -258,23 +262,51 @@ def _tie_hits() -> np.ndarray:
 
 TIE_HITS = _tie_hits()
 
+TieHits = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+"""Resolves ties: (`_agreement_table` entries, draws, prompts) of the tied cells -> 0/1 agreement."""
+
+
+def _ordering_hits(orderings: np.ndarray) -> TieHits:
+    """Ties broken at random: each (draw, prompt)'s label ordering (index into LABEL_ORDERINGS)."""
+    return lambda entry, draw, prompt: TIE_HITS[entry, orderings[draw, prompt]]
+
+
+def _first_seen_hits(labels: np.ndarray, chosen_sorted: np.ndarray) -> TieHits:
+    """Ties broken as the study does: the modal label seen first in the draw's slots, in slot order.
+
+    Args:
+        labels: (prompts, slots) label codes, -1 where unscored.
+        chosen_sorted: (draws, n) each draw's chosen slots, in slot order.
+    """
+
+    def hits(entry: np.ndarray, draw: np.ndarray, prompt: np.ndarray) -> np.ndarray:
+        key = entry.astype(np.int64) - TIED
+        ref, modal = key >> N_LABELS, key & ((1 << N_LABELS) - 1)
+        seen = labels[prompt[:, None], chosen_sorted[draw]]  # (ties, n), in slot order
+        is_modal = (seen >= 0) & ((modal[:, None] >> np.maximum(seen, 0)) & 1).astype(bool)
+        winner = seen[np.arange(len(seen)), np.argmax(is_modal, axis=1)]
+        return (ref >> winner) & 1
+
+    return hits
+
 
 def _coded_agreements(
-    mask: np.ndarray, by_slot: np.ndarray, table: np.ndarray, orderings: np.ndarray | None
+    mask: np.ndarray, by_slot: np.ndarray, table: np.ndarray, resolve: TieHits | None
 ) -> np.ndarray:
     """Per draw, the varied prompts whose majority agrees with their reference, from coded counts.
 
     One matrix product gives each (draw, prompt) cell its index into `_agreement_table` (reference
-    bits and count code at once), one look-up its agreement, and only the cells whose tie the random
-    tie-break decides take their label ordering (`TIE_HITS`): a few passes over the cells where
-    finding each majority and comparing it with the reference took a dozen. The cells are worked
-    through in blocks of about BLOCK_CELLS, so each block's passes stay in the CPU's cache.
+    bits and count code at once), one look-up its agreement, and only the cells whose tie the
+    tie-break decides are resolved (`resolve`): a few passes over the cells where finding each
+    majority and comparing it with the reference took a dozen (and, under the study's rule, a pass
+    per chosen slot). The cells are worked through in blocks of about BLOCK_CELLS, so each block's
+    passes stay in the CPU's cache.
 
     Args:
         mask: (draws, slots + 1) chosen slots, and 1 in the last column.
         by_slot: (slots + 1, prompts) `_slot_codes` and, last, reference bits x (n + 1)^3.
         table: `_agreement_table(n, ...)`.
-        orderings: (draws, prompts) random label orderings (index into LABEL_ORDERINGS), or None.
+        resolve: How ties are broken (`_ordering_hits`, `_first_seen_hits`); None under "order".
     """
     d, n_varied = mask.shape[0], by_slot.shape[1]
     agree = np.empty(d, dtype=np.int64)
@@ -286,11 +318,11 @@ def _coded_agreements(
         cells = np.take(table, index, mode="clip")
         tied = np.flatnonzero(cells >= TIED)  # flat (C) order within the block
         agree[start:stop] = cells.sum(axis=1, dtype=np.int64)
-        if len(tied):
+        if len(tied) and resolve is not None:
             row = tied // n_varied
             entry = cells.reshape(-1)[tied]
+            hits = resolve(entry, start + row, tied % n_varied)
             # the sum above counted each tie's entry; count its outcome instead
-            hits = TIE_HITS[entry, orderings[start:stop].reshape(-1)[tied]]
             counted = np.bincount(row, weights=entry - hits, minlength=stop - start)
             agree[start:stop] -= counted.astype(np.int64)
     return agree

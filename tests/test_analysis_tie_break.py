@@ -25,10 +25,17 @@ def study_majority(codes) -> int | None:
     return VERDICTS.index(Counter(labels).most_common(1)[0][0]) if labels else None
 
 
-def test_study_tie_break_matches_counter_most_common_loop(matrix_of):
+@pytest.mark.parametrize("coded", [True, False])
+def test_study_tie_break_matches_counter_most_common_loop(matrix_of, monkeypatch, coded):
+    """Label counts coded in one number (ties resolved only where they occur, cells in blocks) or
+    label by label: the study's own rule, draw by draw, unscored slots included."""
+    if not coded:
+        monkeypatch.setattr(single_shot, "MAX_CODES", 1)
+    monkeypatch.setattr(single_shot, "BLOCK_CELLS", 40)  # blocks of a few draws
     rng = np.random.default_rng(11)
     spec = {f"p{i}": list(rng.choice([R, R, P, C, C], size=6)) for i in range(25)}
     matrix = matrix_of(spec)
+    matrix[[2, 5, 5, 11], [0, 1, 4, 3]] = -1  # unscored slots
     onehot = single_shot._onehot(matrix)
     reference = single_shot._first_seen_majority(onehot, np.ones(6, bool))
     assert [int(np.argmax(r)) for r in reference] == [study_majority(row) for row in matrix]
@@ -38,9 +45,9 @@ def test_study_tie_break_matches_counter_most_common_loop(matrix_of):
         expected = []
         for _ in range(60):
             slots = np.sort(np.argsort(gen.random(6))[:n])  # the study keeps file order
-            agree = [
-                study_majority(matrix[p, slots]) == study_majority(matrix[p]) for p in range(len(matrix))
-            ]
+            drawn = [study_majority(matrix[p, slots]) for p in range(len(matrix))]
+            # a prompt whose chosen slots are all unscored is left out of the draw
+            agree = [d == study_majority(matrix[p]) for p, d in enumerate(drawn) if d is not None]
             expected.append(np.mean(agree))
         assert got == pytest.approx(expected)
 
