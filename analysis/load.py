@@ -20,7 +20,6 @@ measure the engine) are set apart in `LoadResult.repeats`, so no prompt-level fi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, fields, replace
@@ -35,6 +34,7 @@ from refusal_stability.analysis.eval_archive import LogArchive
 from refusal_stability.analysis.flatten import ENGINE_REPEAT_COLUMN, LogContext, sample_rows
 from refusal_stability.analysis.merge import LogPart, part_from_header, read_parts
 from refusal_stability.analysis.scorer_values import LabelMaps, ScorerValues
+from refusal_stability.analysis.workers import cpu_workers
 
 LOG_SUFFIXES: tuple[str, ...] = (".eval", ".json")
 SUCCESS = "success"
@@ -168,7 +168,7 @@ def load_logs(
         to_read = [i for i in range(len(files)) if i not in results]
         options = (include_incomplete, keep_responses, label_maps, cache_dir)
         if workers is None:
-            workers = min(os.cpu_count() or 1, 8) if len(to_read) >= PARALLEL_MIN_LOGS else 1
+            workers = cpu_workers() if len(to_read) >= PARALLEL_MIN_LOGS else 1
         if workers <= 1 or len(to_read) <= 1:
             for i in to_read:
                 results[i] = load_log(files[i], *options)

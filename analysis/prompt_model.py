@@ -27,7 +27,6 @@ Intervals: seeded percentile bootstrap over prompts, refitting the model on each
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -36,6 +35,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from refusal_stability.analysis import bootstrap, clustered, tidy
+from refusal_stability.analysis.workers import cpu_workers
 
 MODEL_KEYS: tuple[str, ...] = (*tidy.RUN_KEYS, tidy.HARMFUL)
 MID_RANGE: tuple[float, float] = (0.05, 0.95)
@@ -47,7 +47,6 @@ N_BOOTSTRAP = 200
 """Resamples for the model's intervals: each refits the model, so fewer than the report's 1000."""
 PARALLEL_MIN_GROUPS = 4
 """Fit groups in worker processes only from this many (group, outcome) fits (process start-up costs)."""
-MAX_WORKERS = 8
 LOG_BOUNDS = (-12.0, 12.0)
 """Bounds on log a and log b: a model with no complying sample at all drives a towards 0."""
 
@@ -225,7 +224,7 @@ def _fit_groups(
     4,000 fits) while the analysis otherwise uses one core. Every group has its own seeded
     generator, so where it runs does not change a digit.
     """
-    workers = min(os.cpu_count() or 1, len(fits), MAX_WORKERS)
+    workers = cpu_workers(len(fits))
     if workers < 2 or len(fits) < PARALLEL_MIN_GROUPS:
         return [fit_group(*args) for args in fits]
     with ProcessPoolExecutor(max_workers=workers) as pool:

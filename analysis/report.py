@@ -41,7 +41,6 @@ The names other code imports from here (`build_report`, `ReportOptions`, `Output
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -72,13 +71,12 @@ from refusal_stability.analysis.report_folder import OutputExistsError, prepare_
 from refusal_stability.analysis.report_render import render_html, render_markdown
 from refusal_stability.analysis.report_summary import summary_table
 from refusal_stability.analysis.study_check import PUBLISHED_STUDY, STUDY_RULE, is_study_run
+from refusal_stability.analysis.workers import cpu_workers
 from refusal_stability.schema import UNSTABLE_THRESHOLD
 
 PARALLEL_MIN_ROWS = 200_000
 """From this many rows (and with 2+ CPUs) the single-shot curves run in worker processes beside the
 other steps (`analyse`)."""
-WORKERS = 8
-"""At most this many worker processes for the single-shot curves."""
 
 __all__ = [
     "PUBLISHED_STUDY",
@@ -212,12 +210,12 @@ def analyse(frame: pd.DataFrame, options: ReportOptions) -> Analysis:
 
 def _parallel(frame: pd.DataFrame) -> bool:
     """Whether `analyse` runs the single-shot curves in a worker process."""
-    return len(frame) >= PARALLEL_MIN_ROWS and (os.cpu_count() or 1) >= 2
+    return len(frame) >= PARALLEL_MIN_ROWS and cpu_workers() >= 2
 
 
 def _workers(frame: pd.DataFrame) -> int:
-    """Worker processes for the report's parallel steps: one per CPU (at most `WORKERS`) on a big table."""
-    return min(os.cpu_count() or 1, WORKERS) if _parallel(frame) else 1
+    """Worker processes for the report's parallel steps: one per CPU (`cpu_workers`) on a big table."""
+    return cpu_workers() if _parallel(frame) else 1
 
 
 SINGLE_SHOT_COLUMNS: tuple[str, ...] = (
@@ -237,9 +235,9 @@ def _single_shot_in_workers(
     """Start each run's single-shot curves (`single_shot.group_curves`) in worker processes.
 
     Returns the call that waits for them and gives `single_shot.single_shot`'s result and the seconds
-    since the start. The pool has as
-    many processes as CPUs (at most `WORKERS`): this process computes the other steps meanwhile, and
-    once it is done the groups still queued keep both cores busy.
+    since the start. The pool has as many processes as CPUs (at most `workers.MAX_WORKERS`): this
+    process computes the other steps meanwhile, and once it is done the groups still queued keep both
+    cores busy.
     """
     start = time.perf_counter()
     pool = ProcessPoolExecutor(max_workers=_workers(frame))

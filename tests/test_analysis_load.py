@@ -25,7 +25,7 @@ from inspect_ai.log import (
 from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, GenerateConfig, ModelOutput
 from inspect_ai.scorer import Score
 
-from refusal_stability.analysis import eval_archive, flatten, load, tidy
+from refusal_stability.analysis import eval_archive, flatten, load, tidy, workers
 
 NOW = datetime.now(timezone.utc).isoformat()
 
@@ -336,3 +336,11 @@ def test_cached_logs_read_back_the_same_rows_and_reports(logs: Path, tmp_path: P
     assert other != log_cache.entry_path(cache, used, False, False, ())  # options are part of the key
     (cache / "junk.pkl").write_bytes(b"not a pickle")
     assert log_cache.get(cache / "junk.pkl") is None  # an unreadable entry is a miss, not an error
+
+
+@pytest.mark.parametrize(
+    ("cpus", "limit", "expected"), [(2, None, 2), (16, None, 8), (None, None, 1), (16, 3, 3), (2, 0, 1)]
+)
+def test_worker_processes_are_one_per_cpu_at_most_eight(monkeypatch, cpus, limit, expected) -> None:
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: cpus)
+    assert workers.cpu_workers(limit) == expected

@@ -7,7 +7,7 @@ import pytest
 from scipy import integrate, optimize
 from scipy import stats as sps
 
-from refusal_stability.analysis import per_prompt, prompt_model, tidy
+from refusal_stability.analysis import per_prompt, prompt_model, tidy, workers
 from refusal_stability.analysis.study_labels import STUDY_JUDGE
 
 
@@ -105,7 +105,7 @@ def test_groups_fitted_in_worker_processes_equal_the_serial_fits(verdict_frame, 
     monkeypatch.setattr(prompt_model, "PARALLEL_MIN_GROUPS", 10**9)
     serial = prompt_model.instability_model(prompts, n_boot=30)
     monkeypatch.setattr(prompt_model, "PARALLEL_MIN_GROUPS", 2)
-    monkeypatch.setattr(prompt_model.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)
     parallel = prompt_model.instability_model(prompts, n_boot=30)
     assert len(serial) == 6
     pd.testing.assert_frame_equal(parallel, serial, check_exact=True)

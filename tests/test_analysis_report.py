@@ -13,7 +13,7 @@ from inspect_ai.log import write_eval_log
 from test_analysis_load import eval_log, ours
 
 from refusal_stability import cli
-from refusal_stability.analysis import load, publishable, report, study_check, study_labels, tidy
+from refusal_stability.analysis import load, publishable, report, study_check, study_labels, tidy, workers
 
 EXPECTED_FILES = (
     "summary.csv",
@@ -288,7 +288,7 @@ def test_single_shot_in_a_worker_process_equals_in_process(monkeypatch: pytest.M
     monkeypatch.setattr(report, "PARALLEL_MIN_ROWS", len(frame) + 1)
     here = report.analyse(frame, options)
     monkeypatch.setattr(report, "PARALLEL_MIN_ROWS", 0)
-    monkeypatch.setattr(report.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)
     assert report._parallel(frame)
     there = report.analyse(frame, options)
     pd.testing.assert_frame_equal(here.curves, there.curves)
