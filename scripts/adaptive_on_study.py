@@ -44,7 +44,7 @@ from refusal_stability.analysis.per_prompt import per_prompt
 from refusal_stability.analysis.report import render_markdown
 from refusal_stability.analysis.study_labels import load_study_labels
 from refusal_stability.scorers.cascade import SURE_CELLS
-from refusal_stability.solvers.cells import STAGE_SEEDS_PER_TEMPERATURE, STAGES, stage_positions
+from refusal_stability.solvers.cells import STAGE_SEEDS_PER_TEMPERATURE, STAGES, ordered_stage_cells
 from refusal_stability.solvers.grid import STUDY_SEEDS, STUDY_TEMPERATURES, SamplingGrid, make_grid
 from refusal_stability.tasks.datasets import load_prompts
 
@@ -177,14 +177,8 @@ def held_out_sure_cells(full: pd.DataFrame, fit_source: str) -> tuple[str, ...]:
 
 def grid_order_plan(grid: SamplingGrid) -> StagePlan:
     """One seed order for the whole run, the grid's own (seed 42 first): the rule's stages before this one."""
-    bounds = [stage_positions(grid, stage) for stage in STAGES]
-    n_seeds = len(grid.seeds)
-    return fixed_plan(
-        [
-            tuple(t * n_seeds + s for t in range(len(grid.temperatures)) for s in range(first, last))
-            for first, last in bounds
-        ]
-    )
+    orders = [range(len(grid.seeds))] * len(grid.temperatures)
+    return fixed_plan([ordered_stage_cells(grid, stage, orders) for stage in STAGES])
 
 
 def adaptive_table(full: pd.DataFrame, draws: int) -> tuple[pd.DataFrame, AdaptiveComparison, dict[str, int]]:

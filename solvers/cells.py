@@ -88,15 +88,20 @@ def prompt_stage_cells(
     Raises:
         ValueError: An unknown stage name.
     """
+    n_seeds = len(grid.seeds)
+    orders = [seed_order(sample_id, t, n_seeds, salt) for t in range(len(grid.temperatures))]
+    return ordered_stage_cells(grid, stage, orders)
+
+
+def ordered_stage_cells(grid: SamplingGrid, stage: str, orders: Sequence[Sequence[int]]) -> tuple[int, ...]:
+    """A stage's grid cells (0-based, grid order), given the order of the seed positions at each temperature.
+
+    Raises:
+        ValueError: An unknown stage name.
+    """
     first, last = stage_positions(grid, stage)
     n_seeds = len(grid.seeds)
-    return tuple(
-        sorted(
-            t * n_seeds + s
-            for t in range(len(grid.temperatures))
-            for s in seed_order(sample_id, t, n_seeds, salt)[first:last]
-        )
-    )
+    return tuple(sorted(t * n_seeds + s for t, order in enumerate(orders) for s in order[first:last]))
 
 
 @dataclass(frozen=True)
