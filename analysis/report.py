@@ -306,13 +306,6 @@ def _judges_kept(frame: pd.DataFrame, options: ReportOptions) -> pd.DataFrame:
     return frame[frame[tidy.JUDGE].isin(options.judges)] if options.judges else frame
 
 
-def _figures(
-    analysis: Analysis, options: ReportOptions, out: Path, workers: int = 1
-) -> list[tuple[str, str, Path]]:
-    """Draw every figure registered in `figures.REPORT_FIGURES`; return (section, caption, PNG path)."""
-    return _start_figures(analysis, options, out, workers)()[0]
-
-
 def _start_figures(
     analysis: Analysis, options: ReportOptions, out: Path, workers: int = 1
 ) -> Callable[[], tuple[list[tuple[str, str, Path]], float]]:
@@ -323,8 +316,8 @@ def _start_figures(
     they are drawn here, now. The files are the same either way.
 
     Returns:
-        The call that waits for them and gives `_figures`'s list and the seconds from the start
-        until the last figure was drawn (or collected).
+        The call that waits for them and gives (section, caption, PNG path) of each figure drawn,
+        and the seconds from the start until the last figure was drawn (or collected).
     """
     start = time.perf_counter()
     jobs = [(f.draw, f.arguments(analysis, options)) for f in figures.REPORT_FIGURES]

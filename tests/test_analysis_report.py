@@ -299,8 +299,8 @@ def test_single_shot_in_a_worker_process_equals_in_process(monkeypatch: pytest.M
 def test_figures_drawn_in_worker_processes_are_the_figures_drawn_here(tmp_path: Path):
     """A big report draws its figures in worker processes: the same figures, captions and files."""
     analysis = report.analyse(synthetic(n_prompts=12), OPTIONS)
-    here = report._figures(analysis, OPTIONS, tmp_path / "here")
-    there = report._figures(analysis, OPTIONS, tmp_path / "there", workers=2)
+    here, _ = report._start_figures(analysis, OPTIONS, tmp_path / "here")()
+    there, _ = report._start_figures(analysis, OPTIONS, tmp_path / "there", workers=2)()
     assert [(s, c, p.name) for s, c, p in here] == [(s, c, p.name) for s, c, p in there]
     assert len(here) == len(FIGURES)
     names = sorted(p.name for p in (tmp_path / "here").iterdir())
