@@ -113,29 +113,36 @@ def agreement_curve(
     n_prompts, n_slots = onehot.shape[0], onehot.shape[1]
     rows = []
     alpha = (1.0 - confidence) / 2.0
-    for n in range(1, n_slots + 1):
-        # One BLAS thread: the matrix products of the draws are small and many, and OpenBLAS's threads
-        # cost more in hand-offs and spinning than they save (1.5x on an idle 2-core machine, several
-        # times where the cores are busy, as in the report, whose single-shot workers use every core).
-        # The sums are exact integers either way.
-        scores = np.array([])
-        if n_prompts:
-            with threadpool_limits(limits=1, user_api="blas"):
+    # One BLAS thread: the matrix products of the draws are small and many, and OpenBLAS's threads
+    # cost more in hand-offs and spinning than they save (1.5x on an idle 2-core machine, several
+    # times where the cores are busy, as in the report, whose single-shot workers use every core).
+    # The sums are exact integers either way. Entered once per curve, not once per n: each entry
+    # looks for the BLAS libraries again (reading /proc/self/maps), about 8 ms, which at a million
+    # samples was a third of the curves' CPU.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for n in range(1, n_slots + 1):
+            scores = np.array([])
+            if n_prompts:
                 scores = _draw_agreements(onehot, reference, n, draws, rng, tie_break)
-        finite = scores[np.isfinite(scores)]
-        low, high = np.quantile(finite, [alpha, 1 - alpha]) if finite.size else (np.nan, np.nan)
-        rows.append(
-            {
-                "n": n,
-                "draws": draws,
-                "n_prompts": n_prompts,
-                "mean_agreement": float(finite.mean()) if finite.size else np.nan,
-                "ci_low": float(low),
-                "ci_high": float(high),
-                "n_tied_reference": int((tied.sum(axis=1) > 1).sum()),
-            }
-        )
+            rows.append(_curve_row(n, scores, draws, n_prompts, tied, alpha))
     return pd.DataFrame(rows)
+
+
+def _curve_row(
+    n: int, scores: np.ndarray, draws: int, n_prompts: int, tied: np.ndarray, alpha: float
+) -> dict[str, float | int]:
+    """One row of `agreement_curve`: the mean of the draws' agreements and their percentile interval."""
+    finite = scores[np.isfinite(scores)]
+    low, high = np.quantile(finite, [alpha, 1 - alpha]) if finite.size else (np.nan, np.nan)
+    return {
+        "n": n,
+        "draws": draws,
+        "n_prompts": n_prompts,
+        "mean_agreement": float(finite.mean()) if finite.size else np.nan,
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "n_tied_reference": int((tied.sum(axis=1) > 1).sum()),
+    }
 
 
 def _onehot(matrix: np.ndarray) -> np.ndarray:
