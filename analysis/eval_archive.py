@@ -27,6 +27,14 @@ for every sample of a log Inspect wrote, so a format change fails loudly there):
   (decoded by msgspec, which skips the other fields unparsed: `decode_fields`);
 - a response pooled out of the sample is `attachment://<hash>`, its text in the sample's `attachments`.
 `.json` logs are parsed whole; anything else is read with Inspect's `read_eval_log`.
+
+Why a log's sample summaries can stand in for its samples (`LogArchive.summary_samples`): Inspect
+writes a summary of every sample into `summaries.json` (ids, epochs, metadata and scores, about a
+kilobyte, where a sample with its messages and events is ten or more). The rows the analysis makes
+of a sample need nothing else once the suite's scorers record the response's digest and length in
+each score's metadata, with `summary_exact` saying that Inspect's thinning of summary strings left
+every value the analysis reads as it was (`schema.summary_exact`). A log whose summaries do not all
+say so, or do not cover its samples one for one, is read sample by sample as above.
 """
 
 from __future__ import annotations
@@ -47,8 +55,13 @@ import msgspec
 import zstandard
 from inspect_ai.log import EvalLog, read_eval_log
 
+from refusal_stability.schema import RESPONSE_HASH_KEY, RESPONSE_LENGTH_KEY, SUMMARY_EXACT_KEY
+
 SAMPLE_MEMBER_PREFIX = "samples/"
 HEADER_MEMBER = "header.json"
+SUMMARIES_MEMBER = "summaries.json"
+FINGERPRINT = "response_fingerprint"
+"""Key of a sample read from its summary: (length, digest) of its response, which is not in the summary."""
 ATTACHMENT_PREFIX = "attachment://"
 SAMPLE_FIELDS: tuple[str, ...] = ("id", "epoch", "output", "scores", "metadata")
 """The fields of an EvalSample the analysis reads."""
@@ -60,6 +73,8 @@ _DECODER = json.JSONDecoder()
 _SCAN = make_scanner(_DECODER)
 _WS = re.compile(r"[ \t\n\r]*")
 _WS_CHARS = frozenset(" \t\n\r")
+_DIGEST = re.compile(r"[0-9a-f]{16}")
+"""A `schema.response_digest`: 16 lowercase hex digits."""
 
 
 class _Output(msgspec.Struct):
@@ -81,6 +96,18 @@ class _Sample(msgspec.Struct):
 
 
 _SAMPLE_DECODER = msgspec.json.Decoder(_Sample)
+
+
+class _Summary(msgspec.Struct):
+    """What the analysis reads of a sample summary; its input, timings and usage are skipped unparsed."""
+
+    id: Any = None
+    epoch: Any = None
+    metadata: Any = None
+    scores: Any = None
+
+
+_SUMMARIES_DECODER = msgspec.json.Decoder(list[_Summary])
 
 
 class LogArchive:
@@ -152,6 +179,52 @@ class LogArchive:
         for sample in log.samples or []:
             yield sample.model_dump(mode="json", include={*SAMPLE_FIELDS, "attachments"})
 
+    def summary_samples(self) -> list[dict[str, Any]] | None:
+        """The samples as the analysis reads them, from the log's summaries (None where they cannot serve).
+
+        Each sample holds `id`, `epoch`, `metadata`, `scores` and, under `FINGERPRINT`, its response's
+        (length, digest) from its scores' metadata. None unless the archive has `summaries.json`
+        with exactly one summary per sample member, and every summary has scores that all say
+        `summary_exact` and give the same digest and length (every scorer judged one response).
+        """
+        if self._zip is None or SUMMARIES_MEMBER not in self._zip.NameToInfo:
+            return None
+        raw = self._member(self._zip.NameToInfo[SUMMARIES_MEMBER])
+        try:
+            # An unscored sample's value is Inspect's NaN, which msgspec rejects; one NaN would send the
+            # whole member (a kilobyte a sample) through the standard library's parser, several times
+            # slower. A score value of NaN reads as None: the analysis treats the two alike (both
+            # unscored). The byte sequence cannot occur inside a JSON string, whose quotes are escaped.
+            unscored = raw.replace(b'"value":NaN', b'"value":null')
+            summaries = [(s.id, s.epoch, s.metadata, s.scores) for s in _SUMMARIES_DECODER.decode(unscored)]
+        except msgspec.DecodeError:  # another NaN or Infinity, which is not standard JSON
+            data = json.loads(raw)
+            if not isinstance(data, list) or not all(isinstance(s, dict) for s in data):
+                return None
+            summaries = [(s.get("id"), s.get("epoch"), s.get("metadata"), s.get("scores")) for s in data]
+        members = {
+            info.filename
+            for info in self._zip.infolist()
+            if info.filename.startswith(SAMPLE_MEMBER_PREFIX) and info.filename.endswith(".json")
+        }
+        if len(summaries) != len(members) or len({(str(i), e) for i, e, _, _ in summaries}) != len(members):
+            return None
+        samples = []
+        for sample_id, epoch, metadata, scores in summaries:
+            fingerprint = _fingerprint(scores)
+            if fingerprint is None:
+                return None
+            samples.append(
+                {
+                    "id": sample_id,
+                    "epoch": epoch,
+                    "metadata": metadata,
+                    "scores": scores,
+                    FINGERPRINT: fingerprint,
+                }
+            )
+        return samples
+
     def _member(self, info: zipfile.ZipInfo) -> bytes:
         """One member's bytes (UTF-8 JSON), found by its local header and decompressed here."""
         assert self._zip is not None
@@ -161,6 +234,22 @@ class LogArchive:
         if raw is None:
             raw = self._zip.read(info)
         return raw
+
+
+def _fingerprint(scores: Any) -> tuple[int, str] | None:
+    """The (length, digest) of the response every score of a summary judged; None unless all vouch for it."""
+    if not isinstance(scores, dict) or not scores:
+        return None
+    found: set[tuple[int, str]] = set()
+    for score in scores.values():
+        metadata = score.get("metadata") if isinstance(score, dict) else None
+        if not isinstance(metadata, dict) or metadata.get(SUMMARY_EXACT_KEY) is not True:
+            return None
+        length, digest = metadata.get(RESPONSE_LENGTH_KEY), metadata.get(RESPONSE_HASH_KEY)
+        if type(length) is not int or not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+            return None
+        found.add((length, digest))
+    return found.pop() if len(found) == 1 else None
 
 
 _ZSTD = zstandard.ZstdDecompressor()

@@ -19,7 +19,7 @@ from typing import Any
 from inspect_ai.log import EvalLog
 
 from refusal_stability.analysis import tidy
-from refusal_stability.analysis.eval_archive import completion_of
+from refusal_stability.analysis.eval_archive import FINGERPRINT, completion_of
 from refusal_stability.analysis.scorer_values import LabelMaps, ScorerValues
 from refusal_stability.schema import (
     CATEGORY_KEY,
@@ -115,8 +115,12 @@ def sample_rows(
     for sample in samples:
         meta = sample.get("metadata") or {}
         scores = sample.get("scores") or {}
-        response = completion_of(sample)
-        length, digest = len(response), tidy.response_hash(response)
+        fingerprint = sample.get(FINGERPRINT)
+        if fingerprint is None:
+            response = completion_of(sample)
+            length, digest = len(response), tidy.response_hash(response)
+        else:  # read from the log's summaries (`LogArchive.summary_samples`), never with keep_responses
+            response, (length, digest) = None, (fingerprint[0], tidy.digest_hash(fingerprint[1]))
         entries: list[tuple[str, Any, dict[str, Any], str | None]] = []
         for scorer, score in scores.items():
             score = score or {}

@@ -10,7 +10,8 @@ and it is still reported as incomplete. The same eval given twice (a copy, or a 
 retry) is read once. Nothing is dropped silently: every log gets a `LogReport`, and unscored samples
 stay in the table (verdict NA, with a `note` saying why).
 
-The samples are read by `eval_archive.py` (a fast reader of the `.eval` archive) and flattened into
+The samples are read by `eval_archive.py` (a fast reader of the `.eval` archive; from the log's
+sample summaries where those hold everything the rows need: `LogReport.read_from`) and flattened into
 rows by `flatten.py`; the rows become columns with the tidy dtypes in the worker (`tidy.to_frame`), so
 what comes back from a worker process is a compact frame, not a million Python objects.
 
@@ -61,6 +62,8 @@ class LogReport:
     notes: dict[str, int] = field(default_factory=dict)
     scorer_messages: list[str] = field(default_factory=list)
     """Scorers that gave no verdict: which values they gave and how to map them."""
+    read_from: str | None = None
+    """"summaries" when the rows come from the log's sample summaries, "samples" when from its samples."""
     part: LogPart | None = None
     """What the log holds of its run (from its header, for `merge.check_parts`); not in logs.csv."""
 
@@ -301,7 +304,10 @@ def _read_samples(
     counter = _Counter()
     try:
         values: dict[str, ScorerValues] = {}
-        samples = counter.count(archive.samples())
+        # the summaries hold no response text and no score metadata a label map could need
+        summaries = None if keep_responses or label_maps else archive.summary_samples()
+        report.read_from = "samples" if summaries is None else "summaries"
+        samples = counter.count(archive.samples() if summaries is None else summaries)
         rows = sample_rows(samples, context, keep_responses, LabelMaps(label_maps), values)
     except Exception as ex:  # noqa: BLE001
         report.reason = f"samples unreadable: {type(ex).__name__}: {ex}"

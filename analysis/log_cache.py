@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-READER_VERSION = 1
+READER_VERSION = 2
 """Bump when the rows or the report that `load.load_log` makes of a log change."""
 SUFFIX = ".pkl"
 

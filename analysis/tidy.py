@@ -106,6 +106,11 @@ def response_hash(text: str | None) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
+def digest_hash(digest: str) -> int:
+    """`response_hash` of a response from its `schema.response_digest` (the scorers record it in the log)."""
+    return int.from_bytes(bytes.fromhex(digest), "little", signed=True)
+
+
 def to_frame(rows: Mapping[str, Iterable[Any]] | pd.DataFrame, keep_responses: bool = False) -> pd.DataFrame:
     """Coerce column data into the tidy table's dtypes and column order.
 

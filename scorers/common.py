@@ -19,10 +19,14 @@ from refusal_stability.schema import (
     GRID_INDEX_KEY,
     JUDGE_KEY,
     RESPONSE_HASH_KEY,
+    RESPONSE_LENGTH_KEY,
     SEED_KEY,
+    SUMMARY_EXACT_KEY,
+    SUMMARY_SAMPLE_KEYS,
     TEMPERATURE_KEY,
     Verdict,
     response_digest,
+    summary_exact,
     verdict_of,
 )
 
@@ -84,15 +88,16 @@ def grid_metadata(state: TaskState) -> dict[str, Any]:
     """The cell that produced this response, as the grid solver recorded it, and the response's digest.
 
     The grid index, engine-repeat flag and digest let the engine-floor metric pair a same-seed repeat
-    with its cell's first run.
+    with its cell's first run; the digest and length are all the analysis needs of the response.
     """
-    output = state.output
+    completion = state.output.completion if state.output is not None else None
     return {
         TEMPERATURE_KEY: state.metadata.get(TEMPERATURE_KEY),
         SEED_KEY: state.metadata.get(SEED_KEY),
         GRID_INDEX_KEY: state.metadata.get(GRID_INDEX_KEY),
         ENGINE_REPEAT_KEY: bool(state.metadata.get(ENGINE_REPEAT_KEY, False)),
-        RESPONSE_HASH_KEY: response_digest(output.completion if output is not None else None),
+        RESPONSE_HASH_KEY: response_digest(completion),
+        RESPONSE_LENGTH_KEY: len(completion or ""),
     }
 
 
@@ -110,13 +115,17 @@ def verdict_score(
 
     Every verdict carries the judge that made it and the temperature and seed of the response, so the
     live metrics (which see one score per epoch) can group by temperature, and the analysis can tell
-    judges apart. A missing verdict is Inspect's unscored sentinel (NaN), never a refusal.
+    judges apart; and whether the log's sample summaries hold every value the analysis reads of the
+    sample unchanged (`summary_exact`), so it can read those instead of the samples. A missing verdict
+    is Inspect's unscored sentinel (NaN), never a refusal.
     `answer` defaults to the first words of the response (`response_answer`), which ``inspect view``
     shows beside the verdict in its sample list.
     """
     if answer is None:
         answer = response_answer(state)
     metadata: dict[str, Any] = {JUDGE_KEY: judge, **grid_metadata(state), **(extra or {})}
+    sample_values = [state.metadata.get(key) for key in SUMMARY_SAMPLE_KEYS]
+    metadata[SUMMARY_EXACT_KEY] = summary_exact(judge, *sample_values)
     verdict = verdict_of(label)
     if verdict is None:
         why = reason or (f"not_a_verdict: {label!r}" if label is not None else "no_verdict")

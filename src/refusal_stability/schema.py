@@ -106,6 +106,51 @@ def response_digest(text: str | None) -> str:
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
+RESPONSE_LENGTH_KEY = "response_length"
+"""Characters in the judged response: with its digest, all the analysis needs of the response."""
+
+SUMMARY_EXACT_KEY = "summary_exact"
+"""True when every value the analysis reads of a sample is the same in the log's sample summaries.
+
+Inspect writes a summary of every sample into the log (`summaries.json`, what ``inspect view`` lists
+and `inspect_ai.analysis.samples_df` reads), far smaller than the sample. It keeps scores' values,
+numbers and booleans as they are, but collapses the whitespace of strings and shortens them, and
+replaces a structure over 1 kB with a note. After that a changed string cannot be told from an
+unchanged one, so the scorer, which sees the real values, records whether they come through
+(`summary_exact`); the analysis reads a log's summaries instead of its samples only when every
+score says so."""
+
+SUMMARY_SAMPLE_KEYS: tuple[str, ...] = (
+    DATASET_KEY,
+    CATEGORY_KEY,
+    HARMFUL_KEY,
+    TEMPERATURE_KEY,
+    SEED_KEY,
+    ENGINE_REPEAT_KEY,
+)
+"""The sample metadata the analysis reads (`analysis/flatten.py`)."""
+
+SUMMARY_TEXT_LIMIT = 200
+"""Strings up to this length, with single spaces only, come through Inspect's summaries unchanged
+(its limit is 1,024 characters; this one leaves room for a change of it)."""
+
+
+def summary_exact(*values: Any) -> bool:
+    """Whether Inspect's summary thinning leaves every one of `values` as it is.
+
+    None, booleans and numbers always; a string when it is at most `SUMMARY_TEXT_LIMIT` characters and
+    its whitespace is single spaces between words (what thinning would make of it); anything else
+    (lists, dicts, other strings) is not vouched for.
+    """
+    for value in values:
+        if value is None or isinstance(value, (bool, int, float)):
+            continue
+        if isinstance(value, str) and len(value) <= SUMMARY_TEXT_LIMIT and " ".join(value.split()) == value:
+            continue
+        return False
+    return True
+
+
 def verdict_of(value: Any) -> str | None:
     """Return the verdict label of a score value, or None where the score is unscored or not a verdict.
 
