@@ -19,10 +19,11 @@ is quadratic in the samples of one log (2,000 samples: 4 s; 20,000: 144 s), and 
 minute, so a million samples about 4 hours. `--writer direct` (the default) therefore writes the
 header with Inspect's `write_eval_log` (a log without samples) and appends each sample's JSON record
 (the template's, with the fields above replaced) as a zstd member `samples/<id>_epoch_<n>.json` of
-the archive, as Inspect's recorder does; the first log of every run is read back whole with
-`read_eval_log`, so a record Inspect would not accept fails the generation. `--writer inspect`
-writes every log with `write_eval_log`. A million samples are written as 500 logs of 2,000 rather
-than 50 of 20,000; reading cost is per sample.
+the archive, and their summaries as `summaries.json`, as Inspect's recorder does (each score's metadata
+as the suite's scorers write it, so the analysis reads the summaries); the first log of every run is
+read back whole with `read_eval_log`, so a record Inspect would not accept fails the generation.
+`--writer inspect` writes every log with `write_eval_log`. A million samples are written as 500 logs
+of 2,000 rather than 50 of 20,000; reading cost is per sample.
 """
 
 from __future__ import annotations
@@ -94,6 +95,24 @@ def _record(template: dict[str, Any], pid: str, prompt: str, epoch: int, meta: d
     return record
 
 
+def _score_metadata(template: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+    """A score's metadata as the suite's scorers write it (`scorers.common.verdict_score`)."""
+    from refusal_stability.analysis.eval_archive import completion_of
+    from refusal_stability.schema import SUMMARY_SAMPLE_KEYS, response_digest, summary_exact
+
+    response = completion_of(template)
+    return {
+        "judge": JUDGE,
+        "temperature": meta["temperature"],
+        "seed": meta["seed"],
+        "grid_index": meta["grid_index"],
+        "engine_repeat": False,
+        "response_hash": response_digest(response),
+        "response_length": len(response),
+        "summary_exact": summary_exact(JUDGE, *(meta.get(k) for k in SUMMARY_SAMPLE_KEYS)),
+    }
+
+
 def _verdict(p: float, u: float) -> str | float:
     """A verdict from the prompt's compliance propensity `p` and a uniform draw `u`."""
     if u < 0.002:
@@ -148,8 +167,8 @@ def _make_log(
                 "seed": s,
                 "grid_index": epoch - 1,
             }
-            score = {"value": value, "history": [], "metadata": {"judge": JUDGE, "temperature": t, "seed": s}}
             template = templates[int(rng.integers(len(templates)))]
+            score = {"value": value, "history": [], "metadata": _score_metadata(template, meta)}
             samples.append(_record(template, pid, prompt, epoch, meta, score))
     now = datetime.now(timezone.utc).isoformat()
     spec = EvalSpec(
@@ -178,18 +197,55 @@ def _make_log(
 
 
 def _write_direct(log: Any, records: list[dict[str, Any]], path: Path) -> None:
-    """Write the header with Inspect, then append each record as a zstd sample member (see the docstring)."""
+    """Write the header with Inspect, then append each record as a zstd sample member (see the docstring).
+
+    The samples' summaries (`summaries.json`) are written last, as Inspect's recorder does when a
+    log finishes; the header-only log's own, empty, `summaries.json` is left out of the archive.
+    """
     import json
     import zipfile
 
     from inspect_ai.log import write_eval_log
 
-    write_eval_log(log, str(path), format="eval")
+    header_only = path.with_suffix(".header")
+    write_eval_log(log, str(header_only), format="eval")
     zstd = {"compression": 93, "compresslevel": None}  # ZIP_ZSTANDARD, as Inspect's recorder writes
-    with zipfile.ZipFile(path, "a", **zstd) as archive:
+    with zipfile.ZipFile(header_only) as source, zipfile.ZipFile(path, "w", **zstd) as archive:
+        for info in source.infolist():
+            if info.filename != "summaries.json":
+                archive.writestr(info.filename, source.read(info.filename))
         for record in records:
             name = f"samples/{record['id']}_epoch_{record['epoch']}.json"
             archive.writestr(name, json.dumps(record, separators=(",", ":")))
+        archive.writestr("summaries.json", _summaries_json(records))
+    header_only.unlink()
+
+
+def _summaries_json(records: list[dict[str, Any]]) -> bytes:
+    """Each record's sample summary, built and written as Inspect's recorder does (`EvalSample.summary`)."""
+    from inspect_ai._util.json import to_json_safe  # the recorder's own serialiser
+    from inspect_ai.log import EvalSampleSummary
+
+    summaries = [
+        EvalSampleSummary(
+            id=r["id"],
+            epoch=r["epoch"],
+            input=r["input"],
+            target=r["target"],
+            metadata=r["metadata"],
+            scores=r["scores"],
+            model_usage=r.get("model_usage") or {},
+            started_at=r.get("started_at"),
+            completed_at=r.get("completed_at"),
+            total_time=r.get("total_time"),
+            working_time=r.get("working_time"),
+            uuid=r.get("uuid"),
+            completed=True,
+            message_count=len(r.get("messages") or []),
+        )
+        for r in records
+    ]
+    return to_json_safe(summaries, indent=None)
 
 
 def _write_inspect(log: Any, records: list[dict[str, Any]], path: Path) -> None:
