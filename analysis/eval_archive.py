@@ -190,6 +190,8 @@ class LogArchive:
         if self._zip is None or SUMMARIES_MEMBER not in self._zip.NameToInfo:
             return None
         raw = self._member(self._zip.NameToInfo[SUMMARIES_MEMBER])
+        if f'"{SUMMARY_EXACT_KEY}"'.encode() not in raw:  # not the suite's scorers: not worth decoding
+            return None
         try:
             # An unscored sample's value is Inspect's NaN, which msgspec rejects; one NaN would send the
             # whole member (a kilobyte a sample) through the standard library's parser, several times
