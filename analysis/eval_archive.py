@@ -184,7 +184,8 @@ class LogArchive:
 
         Each sample holds `id`, `epoch`, `metadata`, `scores` and, under `FINGERPRINT`, its response's
         (length, digest) from its scores' metadata. None unless the archive has `summaries.json`
-        with exactly one summary per sample member, and every summary has scores that all say
+        with exactly one summary per sample member (named as Inspect names the member of a sample),
+        and every summary has scores that all say
         `summary_exact` and give the same digest and length (every scorer judged one response).
         """
         if self._zip is None or SUMMARIES_MEMBER not in self._zip.NameToInfo:
@@ -209,7 +210,8 @@ class LogArchive:
             for info in self._zip.infolist()
             if info.filename.startswith(SAMPLE_MEMBER_PREFIX) and info.filename.endswith(".json")
         }
-        if len(summaries) != len(members) or len({(str(i), e) for i, e, _, _ in summaries}) != len(members):
+        named = {f"{SAMPLE_MEMBER_PREFIX}{i}_epoch_{e}.json" for i, e, _, _ in summaries}  # Inspect's names
+        if len(summaries) != len(members) or named != members:
             return None
         samples = []
         for sample_id, epoch, metadata, scores in summaries:

@@ -117,8 +117,8 @@ def agreement_curve(
     # cost more in hand-offs and spinning than they save (1.5x on an idle 2-core machine, several
     # times where the cores are busy, as in the report, whose single-shot workers use every core).
     # The sums are exact integers either way. Entered once per curve, not once per n: each entry
-    # looks for the BLAS libraries again (reading /proc/self/maps), about 8 ms, which at a million
-    # samples was a third of the curves' CPU.
+    # looks for the BLAS libraries again (reading /proc/self/maps), 2-5 ms, about 500 times at a
+    # million samples (a seventh of the curves' CPU).
     with threadpool_limits(limits=1, user_api="blas"):
         for n in range(1, n_slots + 1):
             scores = np.array([])

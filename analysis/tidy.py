@@ -8,14 +8,13 @@ response is kept as a 64-bit hash plus its length, so a million rows stay a few 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from refusal_stability.schema import VERDICTS
+from refusal_stability.schema import VERDICTS, response_digest
 
 LOG = "log"
 RUN = "run"
@@ -100,10 +99,7 @@ def response_hash(text: str | None) -> int:
     Two responses compare equal exactly when their texts do (up to a 2^-64 collision chance), so the
     greedy determinism check needs no response text in memory.
     """
-    if text is None:
-        text = ""
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
+    return digest_hash(response_digest(text))
 
 
 def digest_hash(digest: str) -> int:

@@ -234,3 +234,13 @@ def test_unchanged_summaries_rewritten_are_still_used(tmp_path: Path) -> None:
     path = _run(tmp_path / "run", NORMAL)
     copy = _rewrite_summaries(path, tmp_path / "copy.eval", lambda s: s)
     assert [r.read_from for r in load.load_logs(copy).logs] == ["summaries"]
+
+
+@pytest.mark.parametrize("text", ["", "I'm sorry.", "ünïcode 🙂", "lone \ud800 surrogate", None])
+def test_the_recorded_digest_gives_the_tables_response_hash(text: str | None) -> None:
+    import hashlib
+
+    digest = hashlib.blake2b((text or "").encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    expected = int.from_bytes(digest, "little", signed=True)  # written out again, from hashlib
+    assert tidy.response_hash(text) == expected
+    assert tidy.digest_hash(response_digest(text)) == expected
