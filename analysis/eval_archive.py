@@ -60,6 +60,7 @@ from refusal_stability.schema import RESPONSE_HASH_KEY, RESPONSE_LENGTH_KEY, SUM
 SAMPLE_MEMBER_PREFIX = "samples/"
 HEADER_MEMBER = "header.json"
 SUMMARIES_MEMBER = "summaries.json"
+SUMMARY_EXACT_JSON_KEY = f'"{SUMMARY_EXACT_KEY}"'.encode()
 FINGERPRINT = "response_fingerprint"
 """Key of a sample read from its summary: (length, digest) of its response, which is not in the summary."""
 ATTACHMENT_PREFIX = "attachment://"
@@ -158,12 +159,7 @@ class LogArchive:
         response was pooled into `attachments` is parsed whole.
         """
         if self._zip is not None:
-            members = {
-                info.filename: info
-                for info in self._zip.infolist()
-                if info.filename.startswith(SAMPLE_MEMBER_PREFIX) and info.filename.endswith(".json")
-            }
-            for info in members.values():  # the last copy of a member wins, as in Inspect
+            for info in self._sample_members().values():  # the last copy of a member wins, as in Inspect
                 raw = self._member(info)
                 sample = decode_fields(raw)
                 if completion_of(sample).startswith(ATTACHMENT_PREFIX):
@@ -191,7 +187,7 @@ class LogArchive:
         if self._zip is None or SUMMARIES_MEMBER not in self._zip.NameToInfo:
             return None
         raw = self._member(self._zip.NameToInfo[SUMMARIES_MEMBER])
-        if f'"{SUMMARY_EXACT_KEY}"'.encode() not in raw:  # not the suite's scorers: not worth decoding
+        if SUMMARY_EXACT_JSON_KEY not in raw:  # not the suite's scorers: not worth decoding
             return None
         try:
             # An unscored sample's value is Inspect's NaN, which msgspec rejects; one NaN would send the
@@ -205,13 +201,9 @@ class LogArchive:
             if not isinstance(data, list) or not all(isinstance(s, dict) for s in data):
                 return None
             summaries = [(s.get("id"), s.get("epoch"), s.get("metadata"), s.get("scores")) for s in data]
-        members = {
-            info.filename
-            for info in self._zip.infolist()
-            if info.filename.startswith(SAMPLE_MEMBER_PREFIX) and info.filename.endswith(".json")
-        }
+        members = self._sample_members()
         named = {f"{SAMPLE_MEMBER_PREFIX}{i}_epoch_{e}.json" for i, e, _, _ in summaries}  # Inspect's names
-        if len(summaries) != len(members) or named != members:
+        if len(summaries) != len(members) or named != members.keys():
             return None
         samples = []
         for sample_id, epoch, metadata, scores in summaries:
@@ -228,6 +220,15 @@ class LogArchive:
                 }
             )
         return samples
+
+    def _sample_members(self) -> dict[str, zipfile.ZipInfo]:
+        """The archive's sample members (`samples/*.json`) by name, the last copy of a name winning."""
+        assert self._zip is not None
+        return {
+            info.filename: info
+            for info in self._zip.infolist()
+            if info.filename.startswith(SAMPLE_MEMBER_PREFIX) and info.filename.endswith(".json")
+        }
 
     def _member(self, info: zipfile.ZipInfo) -> bytes:
         """One member's bytes (UTF-8 JSON), found by its local header and decompressed here."""

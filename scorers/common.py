@@ -18,15 +18,12 @@ from refusal_stability.schema import (
     ENGINE_REPEAT_KEY,
     GRID_INDEX_KEY,
     JUDGE_KEY,
-    RESPONSE_HASH_KEY,
-    RESPONSE_LENGTH_KEY,
     SEED_KEY,
     SUMMARY_EXACT_KEY,
-    SUMMARY_SAMPLE_KEYS,
     TEMPERATURE_KEY,
     Verdict,
-    response_digest,
-    summary_exact,
+    response_metadata,
+    sample_summary_exact,
     verdict_of,
 )
 
@@ -90,14 +87,12 @@ def grid_metadata(state: TaskState) -> dict[str, Any]:
     The grid index, engine-repeat flag and digest let the engine-floor metric pair a same-seed repeat
     with its cell's first run; the digest and length are all the analysis needs of the response.
     """
-    completion = state.output.completion if state.output is not None else None
     return {
         TEMPERATURE_KEY: state.metadata.get(TEMPERATURE_KEY),
         SEED_KEY: state.metadata.get(SEED_KEY),
         GRID_INDEX_KEY: state.metadata.get(GRID_INDEX_KEY),
         ENGINE_REPEAT_KEY: bool(state.metadata.get(ENGINE_REPEAT_KEY, False)),
-        RESPONSE_HASH_KEY: response_digest(completion),
-        RESPONSE_LENGTH_KEY: len(completion or ""),
+        **response_metadata(state.output.completion if state.output is not None else None),
     }
 
 
@@ -124,8 +119,7 @@ def verdict_score(
     if answer is None:
         answer = response_answer(state)
     metadata: dict[str, Any] = {JUDGE_KEY: judge, **grid_metadata(state), **(extra or {})}
-    sample_values = [state.metadata.get(key) for key in SUMMARY_SAMPLE_KEYS]
-    metadata[SUMMARY_EXACT_KEY] = summary_exact(judge, *sample_values)
+    metadata[SUMMARY_EXACT_KEY] = sample_summary_exact(judge, state.metadata)
     verdict = verdict_of(label)
     if verdict is None:
         why = reason or (f"not_a_verdict: {label!r}" if label is not None else "no_verdict")

@@ -98,18 +98,16 @@ def _record(template: dict[str, Any], pid: str, prompt: str, epoch: int, meta: d
 def _score_metadata(template: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
     """A score's metadata as the suite's scorers write it (`scorers.common.verdict_score`)."""
     from refusal_stability.analysis.eval_archive import completion_of
-    from refusal_stability.schema import SUMMARY_SAMPLE_KEYS, response_digest, summary_exact
+    from refusal_stability.schema import SUMMARY_EXACT_KEY, response_metadata, sample_summary_exact
 
-    response = completion_of(template)
     return {
         "judge": JUDGE,
         "temperature": meta["temperature"],
         "seed": meta["seed"],
         "grid_index": meta["grid_index"],
         "engine_repeat": False,
-        "response_hash": response_digest(response),
-        "response_length": len(response),
-        "summary_exact": summary_exact(JUDGE, *(meta.get(k) for k in SUMMARY_SAMPLE_KEYS)),
+        **response_metadata(completion_of(template)),
+        SUMMARY_EXACT_KEY: sample_summary_exact(JUDGE, meta),
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
@@ -133,6 +134,16 @@ SUMMARY_SAMPLE_KEYS: tuple[str, ...] = (
 SUMMARY_TEXT_LIMIT = 200
 """Strings up to this length, with single spaces only, come through Inspect's summaries unchanged
 (its limit is 1,024 characters; this one leaves room for a change of it)."""
+
+
+def response_metadata(text: str | None) -> dict[str, Any]:
+    """What a score records of the response it judged: its digest and its length (none: empty)."""
+    return {RESPONSE_HASH_KEY: response_digest(text), RESPONSE_LENGTH_KEY: len(text or "")}
+
+
+def sample_summary_exact(judge: str, metadata: Mapping[str, Any]) -> bool:
+    """`summary_exact` of what the analysis reads of one score: its judge and the sample's metadata."""
+    return summary_exact(judge, *(metadata.get(key) for key in SUMMARY_SAMPLE_KEYS))
 
 
 def summary_exact(*values: Any) -> bool:
