@@ -159,6 +159,7 @@ class LogArchive:
         response was pooled into `attachments` is parsed whole.
         """
         if self._zip is not None:
+            self._data = self.path.read_bytes()  # every member is read: the whole file, once
             for info in self._sample_members().values():  # the last copy of a member wins, as in Inspect
                 raw = self._member(info)
                 sample = decode_fields(raw)
@@ -231,14 +232,31 @@ class LogArchive:
         }
 
     def _member(self, info: zipfile.ZipInfo) -> bytes:
-        """One member's bytes (UTF-8 JSON), found by its local header and decompressed here."""
+        """One member's bytes (UTF-8 JSON), found by its local header and decompressed here.
+
+        Sliced from the whole file's bytes once `samples` has read them (it needs every member);
+        before that (the header, the summaries) read from the member's own span of the file, so a log
+        read from its summaries reads about a quarter of its bytes. The CPU is the same; logs not in
+        the page cache read faster (the benchmark's 2,000-sample logs: 94 -> 79 ms a log).
+        """
         assert self._zip is not None
-        if self._data is None:
-            self._data = self.path.read_bytes()
-        raw = _decompress(self._data, info)
+        if self._data is not None:
+            raw = _decompress(self._data, info, info.header_offset)
+        else:
+            raw = _decompress(self._span(info), info, 0)
         if raw is None:
             raw = self._zip.read(info)
         return raw
+
+    def _span(self, info: zipfile.ZipInfo) -> bytes:
+        """A member's local header, name, extra field and body, read from the file (short if cut off)."""
+        with open(self.path, "rb") as f:
+            f.seek(info.header_offset)
+            head = f.read(LOCAL_HEADER.size)
+            if len(head) < LOCAL_HEADER.size:
+                return head
+            fields = LOCAL_HEADER.unpack(head)
+            return head + f.read(fields[-2] + fields[-1] + info.compress_size)
 
 
 def _fingerprint(scores: Any) -> tuple[int, str] | None:
@@ -260,13 +278,12 @@ def _fingerprint(scores: Any) -> tuple[int, str] | None:
 _ZSTD = zstandard.ZstdDecompressor()
 
 
-def _decompress(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
-    """A member's bytes from the whole archive's bytes, or None when `zipfile` must read it.
+def _decompress(data: bytes, info: zipfile.ZipInfo, start: int) -> bytes | None:
+    """A member's bytes from bytes holding its local header at `start`, or None when `zipfile` must read it.
 
     Raises:
         zipfile.BadZipFile: The member's CRC-32 does not match (as `zipfile` raises).
     """
-    start = info.header_offset
     if info.flag_bits & 0x1 or start + LOCAL_HEADER.size > len(data):  # encrypted, or cut short
         return None
     fields = LOCAL_HEADER.unpack_from(data, start)

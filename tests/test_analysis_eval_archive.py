@@ -174,6 +174,37 @@ def test_a_member_whose_crc_fails_is_an_error_not_a_sample(inspect_log: str, tmp
         list(eval_archive.iter_sample_dicts(path))
 
 
+@pytest.mark.parametrize("compression", [None, zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+def test_members_read_from_their_own_span_equal_zipfile(inspect_log: str, tmp_path: Path, compression):
+    """Before `samples` loads the whole file, a member is read from its own span of the file (the
+    header and the summaries): every member so read equals `zipfile`'s, and the file is not loaded."""
+    path = inspect_log if compression is None else tmp_path / "other.eval"
+    if compression is not None:
+        _rezip(inspect_log, path, compression)
+    with zipfile.ZipFile(path) as z:
+        expected = {info.filename: z.read(info) for info in z.infolist()}
+    with eval_archive.LogArchive(path) as archive:
+        assert archive._zip is not None
+
+        def not_zipfile(info: zipfile.ZipInfo) -> bytes:
+            raise AssertionError(f"{info.filename} was not read from its span")
+
+        archive._zip.read = not_zipfile  # type: ignore[method-assign]
+        archive.header()
+        assert archive._data is None
+        got = {info.filename: archive._member(info) for info in archive._zip.infolist()}
+        assert archive._data is None
+    assert got == expected and len(got) > 3
+
+
+def test_a_header_whose_crc_fails_is_an_error(inspect_log: str, tmp_path: Path):
+    """A corrupt member read from its span fails its CRC check as one sliced from the whole file does."""
+    path = tmp_path / "corrupt.eval"
+    _rezip(inspect_log, path, zipfile.ZIP_STORED, corrupt=eval_archive.HEADER_MEMBER)
+    with eval_archive.LogArchive(path) as archive, pytest.raises(zipfile.BadZipFile, match="CRC"):
+        archive.header()
+
+
 def test_read_fields_equals_json_loads_with_and_without_whitespace():
     record = {"id": "a", "epoch": 2, "messages": [{"c": 'x,"output":{'}], "output": {"completion": "ok"}}
     for text in (json.dumps(record), json.dumps(record, indent=2), json.dumps(record, separators=(",", ":"))):
