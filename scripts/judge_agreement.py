@@ -18,6 +18,11 @@ Then the cascade judge replayed with the study's labels standing in for the LLM 
 (`analysis.cascade_replay`): the share of LLM calls saved and its kappa against the LLM judge alone,
 with the sure cells chosen on each split's fit rows, reported on those rows (fit) and on the rows held
 out; with ``--matrices`` also the cascade's confusion matrix on each held-out part.
+
+Last, the blind audit (`analysis.label_audit`, ``--audit``; by default `AUDIT_DEFAULT`): 180 of the
+study's HarmBench responses, 20 from each cell of (study label, rules label), relabelled by a third
+rater who saw neither label; each pair of the three raters' estimated kappa over all 7,686 HarmBench
+responses, then within copyright and the other categories.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from refusal_stability.analysis import label_audit
 from refusal_stability.analysis.cascade_replay import (
     FIT,
     CascadeResult,
@@ -58,6 +64,9 @@ UNKNOWN = "UNKNOWN"
 SMOLLM2_LABELS = Path(__file__).resolve().parents[1] / "tests/fixtures/judge_splits/smollm2_labels.csv"
 """100 SmolLM2-135M-Instruct responses to study prompts, labelled by an AI assistant (see its columns)."""
 EXTERNAL_DEFAULT = f"SmolLM2-135M (AI-assistant labels)={SMOLLM2_LABELS}"
+AUDIT_DEFAULT = Path(__file__).resolve().parents[1] / "tests/fixtures/judge_splits/qwen_harmbench_audit.csv"
+"""180 study responses relabelled blind by an AI assistant (see the folder's README)."""
+COPYRIGHT = "copyright"
 
 
 def load_judged(labels_dir: Path, data_dir: Path) -> tuple[pd.DataFrame, int, int]:
@@ -147,6 +156,37 @@ def matrices(result: SplitResult) -> str:
     return f"-- {result.name}\n{fitted}{_indent(three)}\n{_indent(two)}"
 
 
+def audit_report(path: Path, with_matrices: bool = False) -> str:
+    """The blind audit's kappa table: all audited responses, copyright, the other categories.
+
+    With `with_matrices`, also each pair's estimated confusion matrix over the whole population.
+    """
+    audit = label_audit.load_audit(path)
+    copyright = (audit[label_audit.CATEGORY] == COPYRIGHT).to_numpy()
+    table = label_audit.audit_table(audit, {COPYRIGHT: copyright, f"not {COPYRIGHT}": ~copyright})
+    table = table.round({"population": 0, "agreement3": 1}).round(3)
+    versions = ", ".join(sorted(set(audit.get("rules_version", pd.Series(["?"])))))
+    return (
+        f"blind audit ({path.name}: {len(audit)} responses, drawn under {versions}; kappa with a 95 % "
+        "stratified-bootstrap interval, estimated over the population the strata stand for):\n"
+        + table.to_string(index=False)
+        + ("".join(_audit_matrix(audit, a, b) for a, b in label_audit.PAIRS) if with_matrices else "")
+    )
+
+
+def _audit_matrix(audit: pd.DataFrame, rater_a: str, rater_b: str) -> str:
+    """One pair's estimated population confusion matrix (rows `rater_a`, columns `rater_b`)."""
+    matrix = label_audit.weighted_confusion(
+        audit[rater_a], audit[rater_b], label_audit.stratum_weights(audit)
+    ).round()
+    table = pd.DataFrame(
+        matrix.astype(int),
+        index=[f"{rater_a} {v}" for v in VERDICTS],
+        columns=[f"{rater_b} {v}" for v in VERDICTS],
+    )
+    return f"\n-- audit, {rater_a} vs {rater_b} (estimated counts)\n{_indent(table)}"
+
+
 def _indent(table: pd.DataFrame) -> str:
     return "\n".join("  " + line for line in table.to_string().splitlines())
 
@@ -164,6 +204,7 @@ def main() -> None:
         help="another model's labelled responses (columns response, label) as a held-out split; "
         f"default: {EXTERNAL_DEFAULT}",
     )
+    parser.add_argument("--audit", type=Path, default=AUDIT_DEFAULT, help="a blind audit file (label_audit)")
     args = parser.parse_args()
     frame, unknown, blank = load_judged(args.labels_dir or args.data_dir / LABELS_SUBDIR, args.data_dir)
     evidence = gather_all(frame[RESPONSE].tolist())
@@ -197,6 +238,7 @@ def main() -> None:
             for result in cascade:
                 if result.part != FIT:
                     print(cascade_matrix(result))
+        print("\n" + audit_report(args.audit, args.matrices))
 
 
 if __name__ == "__main__":
