@@ -236,8 +236,9 @@ class LogArchive:
 
         Sliced from the whole file's bytes once `samples` has read them (it needs every member);
         before that (the header, the summaries) read from the member's own span of the file, so a log
-        read from its summaries reads about a quarter of its bytes. The CPU is the same; logs not in
-        the page cache read faster (the benchmark's 2,000-sample logs: 94 -> 79 ms a log).
+        read from its summaries reads a few per cent of its bytes besides its directory. The CPU is the
+        same; logs not in the page cache read faster (a million samples in 500 logs: 0.5 GB read from
+        disk instead of 3.7 GB, reading 26 s instead of 32-37 s).
         """
         assert self._zip is not None
         if self._data is not None:
