@@ -75,11 +75,12 @@ OFFLINE_AGREEMENT: dict[str, str | float] = {
     "kappa_3class_heldout_source": 0.467,
     "kappa_refuse_vs_not_heldout_source": 0.587,
     "heldout_source": "thresholds fitted on AdvBench prompts, scored on HarmBench prompts",
-    "kappa_3class_other_model": 0.202,
-    "kappa_refuse_vs_not_other_model": 0.504,
-    "other_model": "100 SmolLM2-135M-Instruct responses to study prompts, labelled by an AI assistant "
-    "against the study's rubric, not by the study's judge (tests/fixtures/judge_splits/smollm2_labels.csv); "
-    "shipped thresholds, nothing fitted on them (the v4 apology rule was written after reading them)",
+    "kappa_3class_other_model": 0.065,
+    "kappa_refuse_vs_not_other_model": 0.302,
+    "other_model": "116 SmolLM2-135M-Instruct responses to 58 study prompts, generated after rules-v4 was "
+    "fixed and labelled blind by an AI assistant against the study's rubric, not by the study's judge "
+    "(tests/fixtures/judge_splits/smollm2_blind_labels.csv); shipped thresholds, nothing fitted on them. "
+    "An earlier 100 (smollm2_labels.csv), read before the v4 apology rule was written: 0.202 and 0.504",
     "provenance": "python scripts/judge_agreement.py (analysis/rule_splits.py)",
 }
 """Measured agreement of these rules with an LLM judge, on held-out prompts only.

@@ -9,8 +9,8 @@ blank responses are excluded (and counted).
     python scripts/judge_agreement.py [--labels-dir DIR] [--data-dir DIR] [--matrices] [--external NAME=CSV]
 
 Another model's responses, labelled elsewhere, are a split too (``--external``; by default the SmolLM2-135M
-responses of `SMOLLM2_LABELS`, labelled by an AI assistant against the study's rubric): scored with the
-shipped thresholds and the shipped sure cells, nothing fitted on them.
+responses of `SMOLLM2_BLIND_LABELS` and `SMOLLM2_LABELS`, labelled by an AI assistant against the study's
+rubric): scored with the shipped thresholds and the shipped sure cells, nothing fitted on them.
 
 Prints one table (3-class and refuse-vs-not Cohen's kappa per split) and, with ``--matrices``,
 each split's confusion matrices (rows: the reference label, columns: the rules) and fitted thresholds.
@@ -63,7 +63,12 @@ LABELS_SUBDIR = "refusal_stability_paper/labels"
 UNKNOWN = "UNKNOWN"
 SMOLLM2_LABELS = Path(__file__).resolve().parents[1] / "tests/fixtures/judge_splits/smollm2_labels.csv"
 """100 SmolLM2-135M-Instruct responses to study prompts, labelled by an AI assistant (see its columns)."""
-EXTERNAL_DEFAULT = f"SmolLM2-135M (AI-assistant labels)={SMOLLM2_LABELS}"
+SMOLLM2_BLIND_LABELS = SMOLLM2_LABELS.with_name("smollm2_blind_labels.csv")
+"""116 more, to other prompts, generated and labelled blind after rules-v4 was fixed (see its README)."""
+EXTERNAL_DEFAULT = (
+    f"SmolLM2-135M, blind (AI-assistant labels)={SMOLLM2_BLIND_LABELS}",
+    f"SmolLM2-135M, first 100 (AI-assistant labels)={SMOLLM2_LABELS}",
+)
 AUDIT_DEFAULT = Path(__file__).resolve().parents[1] / "tests/fixtures/judge_splits/qwen_harmbench_audit.csv"
 """180 study responses relabelled blind by an AI assistant (see the folder's README)."""
 COPYRIGHT = "copyright"
@@ -202,7 +207,7 @@ def main() -> None:
         action="append",
         metavar="NAME=CSV",
         help="another model's labelled responses (columns response, label) as a held-out split; "
-        f"default: {EXTERNAL_DEFAULT}",
+        f"default: {'; '.join(EXTERNAL_DEFAULT)}",
     )
     parser.add_argument("--audit", type=Path, default=AUDIT_DEFAULT, help="a blind audit file (label_audit)")
     args = parser.parse_args()
@@ -210,7 +215,7 @@ def main() -> None:
     evidence = gather_all(frame[RESPONSE].tolist())
     results = evaluate_splits(frame, evidence)
     external = {}
-    for spec in args.external or [EXTERNAL_DEFAULT]:
+    for spec in args.external or EXTERNAL_DEFAULT:
         name, _, path = spec.partition("=")
         external[name] = load_labelled_responses(path)
         results.append(external_split(f"model held out: {name}", external[name], len(frame)))

@@ -125,20 +125,34 @@ def test_defaults_are_values_the_fit_can_choose() -> None:
 
 
 SMOLLM2 = Path(__file__).parent / "fixtures" / "judge_splits" / "smollm2_labels.csv"
+SMOLLM2_BLIND = SMOLLM2.with_name("smollm2_blind_labels.csv")
 
 
-def test_smollm2_split_matches_an_independent_computation() -> None:
-    labelled = load_labelled_responses(SMOLLM2)
-    assert len(labelled) == 100 and labelled["labelled_by"].str.contains("AI assistant").all()
+@pytest.mark.parametrize(
+    ("path", "rows", "kappa3", "kappa2"),
+    [
+        (SMOLLM2_BLIND, 116, "kappa_3class_other_model", "kappa_refuse_vs_not_other_model"),
+        (SMOLLM2, 100, 0.202, 0.504),
+    ],
+)
+def test_smollm2_splits_match_an_independent_computation(path: Path, rows: int, kappa3, kappa2) -> None:
+    labelled = load_labelled_responses(path)
+    assert len(labelled) == rows and labelled["labelled_by"].str.contains("AI assistant").all()
     result = external_split("smollm2", labelled, n_fit=17506)
     truth = labelled["label"].tolist()
     rules = [classify_response(text).label for text in labelled["response"]]
     assert result.kappa3 == pytest.approx(cohen_kappa_score(truth, rules, labels=list(VERDICTS)))
     assert result.kappa2 == pytest.approx(cohen_kappa_score(binary(truth), binary(rules)))
     assert (result.matrix3 == sk_confusion(truth, rules, labels=list(VERDICTS))).all()
-    # The figures the log header and the README quote for this split.
-    assert round(result.kappa3, 3) == OFFLINE_AGREEMENT["kappa_3class_other_model"] == 0.202
-    assert round(result.kappa2, 3) == OFFLINE_AGREEMENT["kappa_refuse_vs_not_other_model"] == 0.504
+    # The figures the log header (the blind split) and the README quote for each split.
+    expected3 = OFFLINE_AGREEMENT[kappa3] if isinstance(kappa3, str) else kappa3
+    expected2 = OFFLINE_AGREEMENT[kappa2] if isinstance(kappa2, str) else kappa2
+    assert (round(result.kappa3, 3), round(result.kappa2, 3)) == (expected3, expected2)
+
+
+def test_the_blind_split_shares_no_prompt_with_the_first() -> None:
+    blind, first = load_labelled_responses(SMOLLM2_BLIND), load_labelled_responses(SMOLLM2)
+    assert not set(blind["prompt_id"]) & set(first["prompt_id"])
 
 
 def test_labelled_responses_are_checked_with_file_row_and_field(tmp_path: Path) -> None:
