@@ -167,8 +167,8 @@ def audit_report(path: Path, with_matrices: bool = False) -> str:
     With `with_matrices`, also each pair's estimated confusion matrix over the whole population.
     """
     audit = label_audit.load_audit(path)
-    copyright = (audit[label_audit.CATEGORY] == COPYRIGHT).to_numpy()
-    table = label_audit.audit_table(audit, {COPYRIGHT: copyright, f"not {COPYRIGHT}": ~copyright})
+    is_copyright = (audit[label_audit.CATEGORY] == COPYRIGHT).to_numpy()
+    table = label_audit.audit_table(audit, {COPYRIGHT: is_copyright, f"not {COPYRIGHT}": ~is_copyright})
     table = table.round({"population": 0, "agreement3": 1}).round(3)
     versions = ", ".join(sorted(set(audit.get("rules_version", pd.Series(["?"])))))
     return (
