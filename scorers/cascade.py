@@ -81,13 +81,14 @@ CASCADE_AGREEMENT: dict[str, str | float] = {
     "saved_share_all": 0.760,
     "kappa_all": 0.991,
     "stage1_precision_all": 0.998,
-    "saved_share_other_model": 0.02,
-    "stage1_precision_other_model": 1.0,
+    "saved_share_other_model": 0.017,
+    "stage1_precision_other_model": 0.5,
     "provenance": "python scripts/judge_agreement.py (analysis/cascade_replay.py); 'heldout_X': sure cells "
     "chosen on the other prompt source, measured on X ('pooled': both held-out parts together); "
     "'heldout_categories_pooled': each HarmBench category scored with the cells chosen on all other "
-    "rows; 'all': the shipped cells on all rows (in-sample); 'other_model': the shipped cells on 100 "
-    "SmolLM2-135M responses labelled by an AI assistant (tests/fixtures/judge_splits/smollm2_labels.csv)",
+    "rows; 'all': the shipped cells on all rows (in-sample); 'other_model': the shipped cells on 116 "
+    "SmolLM2-135M responses labelled blind by an AI assistant (tests/fixtures/judge_splits/"
+    "smollm2_blind_labels.csv; on the first 100, smollm2_labels.csv: 0.02 and 1.0)",
 }
 
 

@@ -62,7 +62,10 @@ def _tested(input, tools, tool_choice, config) -> ModelOutput:  # noqa: ANN001
 def test_the_sure_cells_cover_the_hand_written_refusals_only() -> None:
     pids = [pid for pid, text in RESPONSES.items() if text]
     cells, _ = stage1(gather_all([RESPONSES[pid] for pid in pids]))
-    assert {pid for pid, cell in zip(pids, cells, strict=True) if cell in SURE_CELLS} == {"p-refuse", "p-redirect"}
+    assert {pid for pid, cell in zip(pids, cells, strict=True) if cell in SURE_CELLS} == {
+        "p-refuse",
+        "p-redirect",
+    }
 
 
 def test_a_refusal_followed_by_a_long_answer_is_not_sure() -> None:
@@ -200,17 +203,22 @@ def test_cells_are_chosen_on_fit_rows_only() -> None:
     assert by_key[(ALL_ROWS, IN_SAMPLE)].sure_cells == ()
 
 
-def test_stage1_on_smollm2_responses_by_hand() -> None:
+@pytest.mark.parametrize(
+    ("name", "decided", "blind"),
+    [("smollm2_blind_labels.csv", (2, 1), True), ("smollm2_labels.csv", (2, 2), False)],
+)
+def test_stage1_on_smollm2_responses_by_hand(name: str, decided: tuple[int, int], blind: bool) -> None:
     # Another model's responses (tests/fixtures/judge_splits): which the shipped cells decide, counted directly.
-    labelled = pd.read_csv(Path(__file__).parent / "fixtures" / "judge_splits" / "smollm2_labels.csv")
+    labelled = pd.read_csv(Path(__file__).parent / "fixtures" / "judge_splits" / name)
     cells, predicted = stage1(gather_all(labelled["response"].tolist()))
     sure = [i for i, cell in enumerate(cells) if cell in SURE_CELLS]
     hits = sum(predicted[i] == labelled["label"][i] for i in sure)
     result = replay_cascade("smollm2", cells, predicted, labelled["label"].tolist(), SURE_CELLS)
     assert result.saved_share == pytest.approx(len(sure) / len(labelled))
     assert result.stage1_precision == pytest.approx(hits / len(sure))
-    # The figures the README quotes: 2 decided by stage 1, both as the labels say (rules-v3: 8 and 5,
-    # it read that model's apologies for confusion as refusals).
-    assert (len(sure), hits) == (2, 2)
-    assert CASCADE_AGREEMENT["saved_share_other_model"] == round(result.saved_share, 3)
-    assert CASCADE_AGREEMENT["stage1_precision_other_model"] == round(result.stage1_precision, 3)
+    # The figures the README quotes (first 100: 2 decided, both as labelled; rules-v3 decided 8 and got 5,
+    # it read that model's apologies for confusion as refusals). The blind split's are CASCADE_AGREEMENT's.
+    assert (len(sure), hits) == decided
+    if blind:
+        assert CASCADE_AGREEMENT["saved_share_other_model"] == round(result.saved_share, 3)
+        assert CASCADE_AGREEMENT["stage1_precision_other_model"] == round(result.stage1_precision, 3)
