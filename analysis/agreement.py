@@ -22,12 +22,21 @@ PAIR_KEYS: tuple[str, ...] = (tidy.RUN, tidy.MODEL, tidy.DATASET)
 SAMPLE_KEYS: tuple[str, ...] = (tidy.LOG, tidy.PROMPT_ID, tidy.EPOCH)
 
 
-def confusion_matrix(a: Sequence[str], b: Sequence[str], labels: Sequence[str] = VERDICTS) -> np.ndarray:
-    """Counts of (label of a, label of b) pairs: rows are a's labels, columns b's, in `labels` order."""
+def confusion_matrix(
+    a: Sequence[str],
+    b: Sequence[str],
+    labels: Sequence[str] = VERDICTS,
+    weights: Sequence[float] | None = None,
+) -> np.ndarray:
+    """Counts of (label of a, label of b) pairs: rows are a's labels, columns b's, in `labels` order.
+
+    With `weights`, each pair counts its weight instead of 1 (a float matrix): a weighted sample's
+    estimate of its population's matrix (`label_audit`).
+    """
     index = {label: i for i, label in enumerate(labels)}
-    matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
-    for x, y in zip(a, b, strict=True):
-        matrix[index[x], index[y]] += 1
+    matrix = np.zeros((len(labels), len(labels)), dtype=np.int64 if weights is None else np.float64)
+    for x, y, w in zip(a, b, np.ones(len(a), dtype=np.int64) if weights is None else weights, strict=True):
+        matrix[index[x], index[y]] += w
     return matrix
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from refusal_stability.analysis import bootstrap
-from refusal_stability.analysis.agreement import kappa_from_confusion
+from refusal_stability.analysis.agreement import confusion_matrix, kappa_from_confusion
 from refusal_stability.analysis.rule_splits import BINARY_LABELS, binary
 from refusal_stability.schema import VERDICTS
 
@@ -79,17 +79,6 @@ def stratum_weights(audit: pd.DataFrame) -> np.ndarray:
     return (audit[STRATUM_SIZE] / audited).to_numpy(dtype=float)
 
 
-def weighted_confusion(
-    a: Sequence[str], b: Sequence[str], weights: Sequence[float], labels: Sequence[str] = VERDICTS
-) -> np.ndarray:
-    """Summed weights of (label of a, label of b) pairs: rows a's labels, columns b's, in `labels` order."""
-    index = {label: i for i, label in enumerate(labels)}
-    matrix = np.zeros((len(labels), len(labels)))
-    for x, y, w in zip(a, b, weights, strict=True):
-        matrix[index[x], index[y]] += w
-    return matrix
-
-
 def stratified_resamples(audit: pd.DataFrame, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """(n_boot, rows) indices: each replicate redraws each stratum's audited rows with replacement."""
     strata = list(audit.groupby([REFERENCE, RULES]).indices.values())  # row positions, strata in sorted order
@@ -98,8 +87,8 @@ def stratified_resamples(audit: pd.DataFrame, n_boot: int, rng: np.random.Genera
 
 def _kappas(a: Sequence[str], b: Sequence[str], w: np.ndarray) -> tuple[float, float, np.ndarray]:
     """3-class kappa, refuse-vs-not kappa, and the 3-class weighted confusion matrix."""
-    three = weighted_confusion(a, b, w)
-    two = weighted_confusion(binary(a), binary(b), w, BINARY_LABELS)
+    three = confusion_matrix(a, b, weights=w)
+    two = confusion_matrix(binary(a), binary(b), BINARY_LABELS, weights=w)
     return kappa_from_confusion(three), kappa_from_confusion(two), three
 
 

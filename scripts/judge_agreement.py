@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from refusal_stability.analysis import label_audit
+from refusal_stability.analysis.agreement import confusion_matrix
 from refusal_stability.analysis.cascade_replay import (
     FIT,
     CascadeResult,
@@ -181,9 +182,8 @@ def audit_report(path: Path, with_matrices: bool = False) -> str:
 
 def _audit_matrix(audit: pd.DataFrame, rater_a: str, rater_b: str) -> str:
     """One pair's estimated population confusion matrix (rows `rater_a`, columns `rater_b`)."""
-    matrix = label_audit.weighted_confusion(
-        audit[rater_a], audit[rater_b], label_audit.stratum_weights(audit)
-    ).round()
+    weights = label_audit.stratum_weights(audit)
+    matrix = confusion_matrix(audit[rater_a].tolist(), audit[rater_b].tolist(), weights=weights).round()
     table = pd.DataFrame(
         matrix.astype(int),
         index=[f"{rater_a} {v}" for v in VERDICTS],

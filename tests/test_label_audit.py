@@ -10,6 +10,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from refusal_stability.analysis import label_audit as la
+from refusal_stability.analysis.agreement import confusion_matrix, kappa_from_confusion
 from refusal_stability.schema import VERDICTS
 from refusal_stability.scorers.offline import RULES_VERSION
 
@@ -57,11 +58,11 @@ def test_integer_weights_equal_repeated_rows() -> None:
     a, b, w = ["REFUSE", "COMPLY", "PARTIAL"], ["REFUSE", "PARTIAL", "PARTIAL"], [3, 1, 2]
     repeated_a = ["REFUSE"] * 3 + ["COMPLY"] + ["PARTIAL"] * 2
     repeated_b = ["REFUSE"] * 3 + ["PARTIAL"] + ["PARTIAL"] * 2
-    matrix = la.weighted_confusion(a, b, w)
+    matrix = confusion_matrix(a, b, weights=w)
     assert matrix.tolist() == [[3, 0, 0], [0, 2, 0], [0, 1, 0]]
     # p_o = 5/6; marginals a (3, 2, 1)/6, b (3, 3, 0)/6: p_e = (9 + 6) / 36; kappa = (5/6 - 15/36) / (1 - 15/36)
     expected = (5 / 6 - 15 / 36) / (1 - 15 / 36)
-    assert la.kappa_from_confusion(matrix) == pytest.approx(expected)
+    assert kappa_from_confusion(matrix) == pytest.approx(expected)
     assert cohen_kappa_score(repeated_a, repeated_b) == pytest.approx(expected)
 
 
