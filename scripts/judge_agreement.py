@@ -19,10 +19,15 @@ Then the cascade judge replayed with the study's labels standing in for the LLM 
 with the sure cells chosen on each split's fit rows, reported on those rows (fit) and on the rows held
 out; with ``--matrices`` also the cascade's confusion matrix on each held-out part.
 
-Last, the blind audit (`analysis.label_audit`, ``--audit``; by default `AUDIT_DEFAULT`): 180 of the
+Then the blind audit (`analysis.label_audit`, ``--audit``; by default `AUDIT_DEFAULT`): 180 of the
 study's HarmBench responses, 20 from each cell of (study label, rules label), relabelled by a third
 rater who saw neither label; each pair of the three raters' estimated kappa over all 7,686 HarmBench
 responses, then within copyright and the other categories.
+
+Last, the ceiling the study's judge sets (`analysis.reference_ceiling`): it labels some byte-identical
+responses to the same prompt differently, so no fixed reading of the text (rules, or an LLM judge at
+temperature 0) can agree with it beyond the kappa estimated from those repeats, per part of the data
+(AdvBench, HarmBench copyright, the other HarmBench categories) and pooled.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from refusal_stability.analysis import label_audit
+from refusal_stability.analysis import label_audit, reference_ceiling
 from refusal_stability.analysis.agreement import confusion_matrix
 from refusal_stability.analysis.cascade_replay import (
     FIT,
@@ -73,6 +78,15 @@ EXTERNAL_DEFAULT = (
 AUDIT_DEFAULT = Path(__file__).resolve().parents[1] / "tests/fixtures/judge_splits/qwen_harmbench_audit.csv"
 """180 study responses relabelled blind by an AI assistant (see the folder's README)."""
 COPYRIGHT = "copyright"
+PART = "part"
+"""The ceiling's strata: AdvBench, HarmBench copyright, the other HarmBench categories (prompt-level)."""
+CEILING_SUBSETS: dict[str, list[str]] = {
+    "advbench": ["advbench"],
+    "harmbench copyright": ["harmbench copyright"],
+    "harmbench other categories": ["harmbench other categories"],
+    "harmbench": ["harmbench copyright", "harmbench other categories"],
+    "all": ["advbench", "harmbench copyright", "harmbench other categories"],
+}
 
 
 def load_judged(labels_dir: Path, data_dir: Path) -> tuple[pd.DataFrame, int, int]:
@@ -192,6 +206,26 @@ def _audit_matrix(audit: pd.DataFrame, rater_a: str, rater_b: str) -> str:
     return f"\n-- audit, {rater_a} vs {rater_b} (estimated counts)\n{_indent(table)}"
 
 
+def study_parts(frame: pd.DataFrame) -> pd.Series:
+    """Each response's stratum for the ceiling: its source, HarmBench split into copyright and the rest."""
+    harmbench = (
+        frame[CATEGORY].eq(COPYRIGHT).map({True: "harmbench copyright", False: "harmbench other categories"})
+    )
+    return harmbench.where(frame[SOURCE] == "harmbench", frame[SOURCE])
+
+
+def ceiling_report(frame: pd.DataFrame) -> str:
+    """The study judge's ceiling table (`reference_ceiling.ceiling_table`) over the study's responses."""
+    table = reference_ceiling.ceiling_table(frame.assign(**{PART: study_parts(frame)}), PART, CEILING_SUBSETS)
+    table = table.round({"pair_disagreement": 1, "agreement3": 1}).round(3)
+    return (
+        "the study judge's ceiling: the agreement of the best fixed reading of the text (each response "
+        "given the label the judge gave most often to its identical copies), estimated from the groups "
+        "of byte-identical responses to one prompt and weighted back per part and label (it errs high: "
+        "the groups are small):\n" + table.to_string(index=False)
+    )
+
+
 def _indent(table: pd.DataFrame) -> str:
     return "\n".join("  " + line for line in table.to_string().splitlines())
 
@@ -244,6 +278,7 @@ def main() -> None:
                 if result.part != FIT:
                     print(cascade_matrix(result))
         print("\n" + audit_report(args.audit, args.matrices))
+        print("\n" + ceiling_report(frame))
 
 
 if __name__ == "__main__":
