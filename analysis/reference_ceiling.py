@@ -15,7 +15,10 @@ Estimation, from the groups of two or more identical responses (same prompt id, 
   top probability for that text (the maximum is convex), so the estimate errs towards a higher
   ceiling, and the more so the smaller the groups: with three judgements a text (the study's groups
   hold three on average) a simulation puts it 0.15 above the true 3-class kappa, with sixty within
-  0.001 (`tests/test_reference_ceiling.py`).
+  0.001 (`tests/test_reference_ceiling.py`). A lower estimate comes with it: each row given the mode
+  of the *other* rows of its group (leave one out), a rater that learned the text's label from the
+  judge's other judgements of it, which can only do worse than the best rater. The best rater's
+  kappa lies between the two.
 - The groups stand for every response of their *stratum* (a prompt-level part of the data, such
   as a source or a category) that got the same reference label: each (stratum, reference label)
   cell of the population counts its rows spread over the best rater's labels as the cell's
@@ -73,23 +76,31 @@ def _check(frame: pd.DataFrame, stratum: str, source: str) -> None:
         )
 
 
-def group_contributions(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def group_contributions(frame: pd.DataFrame, leave_one_out: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Each group of two or more identical responses: its (reference label x best label) row votes.
+
+    Args:
+        frame: The responses (`prompt_id`, `response`, `label`).
+        leave_one_out: Give each row the modal label of the *other* rows of its group instead (a
+            rater that learned the text's label from the judge's other judgements of it: a lower
+            estimate of the best rater's agreement, where the group's own mode gives a higher one).
 
     Returns:
         The groups' positions (the row index of each group's first row in `frame`), and a
         (groups, 3, 3) array whose [g, l, m] is the votes of group g's rows labelled l (`VERDICTS`
-        order) for best label m: a row's vote goes to the group's modal label, split evenly over
-        tied modal labels, so [g, l, :] sums to the number of g's rows labelled l.
+        order) for best label m: a row's vote goes to the modal label, split evenly over tied modal
+        labels, so [g, l, :] sums to the number of g's rows labelled l.
     """
     codes = frame[LABEL].map({v: i for i, v in enumerate(VERDICTS)}).to_numpy()
     group = frame.groupby([PROMPT_ID, RESPONSE], sort=False).ngroup().to_numpy()
     counts = np.zeros((group.max() + 1 if len(group) else 0, N_LABELS))
     np.add.at(counts, (group, codes), 1.0)
     repeated = counts.sum(axis=1) >= 2
-    modal = counts == counts.max(axis=1, keepdims=True)
-    best = modal / modal.sum(axis=1, keepdims=True)  # each row's vote, split over tied modal labels
-    votes = counts[:, :, None] * best[:, None, :]
+    # the counts each row's best label is the mode of: (groups, own label, 3), the same for all labels
+    # of a group, or with one of the row's own label taken out
+    seen = counts[:, None, :] - (np.eye(N_LABELS)[None, :, :] if leave_one_out else 0.0)
+    modal = seen == seen.max(axis=2, keepdims=True)
+    votes = counts[:, :, None] * modal / modal.sum(axis=2, keepdims=True)  # split over tied modal labels
     first = pd.Series(np.arange(len(group))).groupby(group).first().to_numpy()
     return first[repeated], votes[repeated]
 
@@ -155,8 +166,9 @@ def ceiling_table(
         One row per subset: subset, responses, groups (of identical responses), grouped_rows,
         pair_disagreement (% of pairs of identical responses the reference labels differently),
         kappa3 and kappa2 (refuse vs not) of the best rater with their 95 % intervals
-        (``*_low``, ``*_high``), agreement3 (%), no_evidence (rows counted as agreeing for want of a
-        group).
+        (``*_low``, ``*_high``), from each group's own mode (errs high), kappa3_loo and kappa2_loo
+        from the mode of the other rows (errs low), agreement3 (%, of the first), no_evidence
+        (rows counted as agreeing for want of a group).
 
     Raises:
         ValueError: A column is missing, a label is not a verdict, a value is empty, or a prompt is
@@ -173,6 +185,8 @@ def ceiling_table(
     first, votes = group_contributions(frame)
     group_stratum = frame[stratum].to_numpy()[first]
     by_stratum = {n: votes[group_stratum == n] for n in names}
+    loo_votes = group_contributions(frame, leave_one_out=True)[1]
+    loo = {n: loo_votes[group_stratum == n].sum(axis=0) for n in names}
     replicates = _replicates(by_stratum, n_boot, seed) if n_boot else {}
     rows = []
     for name, pooled in subsets.items():
@@ -190,6 +204,9 @@ def ceiling_table(
             "agreement3": 100.0 * float(np.trace(matrix) / matrix.sum()) if matrix.sum() else np.nan,
             "no_evidence": no_evidence,
         }
+        row["kappa3_loo"], row["kappa2_loo"] = _kappas(
+            ceiling_confusion({n: loo[n] for n in pooled}, counts)[0]
+        )
         for column in ("kappa3", "kappa2"):
             row[f"{column}_low"] = row[f"{column}_high"] = np.nan
         if replicates:
@@ -204,7 +221,7 @@ def ceiling_table(
         rows.append(row)
     order = ["subset", "responses", "groups", "grouped_rows", "pair_disagreement"]
     order += [f"{k}{end}" for k in ("kappa3", "kappa2") for end in ("", "_low", "_high")]
-    return pd.DataFrame(rows)[[*order, "agreement3", "no_evidence"]]
+    return pd.DataFrame(rows)[[*order, "kappa3_loo", "kappa2_loo", "agreement3", "no_evidence"]]
 
 
 def _kappas(matrix: np.ndarray) -> tuple[float, float]:

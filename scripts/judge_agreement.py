@@ -221,8 +221,9 @@ def ceiling_report(frame: pd.DataFrame) -> str:
     return (
         "the study judge's ceiling: the agreement of the best fixed reading of the text (each response "
         "given the label the judge gave most often to its identical copies), estimated from the groups "
-        "of byte-identical responses to one prompt and weighted back per part and label (it errs high: "
-        "the groups are small):\n" + table.to_string(index=False)
+        "of byte-identical responses to one prompt and weighted back per part and label. kappa3 and "
+        "kappa2 give each response its group's mode (errs high: the groups are small), *_loo the mode of "
+        "its other copies (errs low); the best rater lies between:\n" + table.to_string(index=False)
     )
 
 

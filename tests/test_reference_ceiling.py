@@ -58,6 +58,20 @@ def test_hand_worked_ceiling_matches_sklearn_with_weights() -> None:
     assert table["pair_disagreement"] == pytest.approx(100 * 3 / 4)
 
 
+def test_leave_one_out_by_hand() -> None:
+    """Stratum A, each row given the mode of the other rows of its group: p1's REFUSE rows see (R, C),
+    a tie, p1's COMPLY row sees (R, R); p2's REFUSE row sees C, its COMPLY row R. So REFUSE's 3 grouped
+    rows vote R 1/2 + 1/2 and C 1/2 + 1/2 + 1 (its 4 rows: 4/3 R, 8/3 C), COMPLY's 2 vote R 2 (its 3 rows:
+    3 R), PARTIAL counts as agreeing."""
+    table = rc.ceiling_table(HAND, "part", {"A": ["A"]}, n_boot=0).iloc[0]
+    cells = [(R, R, 4 / 3), (R, C, 8 / 3), (P, P, 1.0), (C, R, 3.0)]
+    a, b, w = zip(*cells, strict=True)
+    assert table["kappa3_loo"] == pytest.approx(cohen_kappa_score(a, b, sample_weight=w))
+    binary = [x == R for x in a], [y == R for y in b]
+    assert table["kappa2_loo"] == pytest.approx(cohen_kappa_score(*binary, sample_weight=w))
+    assert table["kappa3_loo"] < table["kappa3"]
+
+
 def test_confusion_matrix_by_hand() -> None:
     _, votes = rc.group_contributions(HAND[HAND["part"] == "A"])
     matrix, no_evidence = rc.ceiling_confusion({"A": votes.sum(axis=0)}, {"A": np.array([4, 1, 3])})
@@ -85,8 +99,8 @@ def test_a_judge_that_is_a_function_of_the_text_has_no_ceiling() -> None:
     assert table["kappa3_low"] == pytest.approx(1.0)
 
 
-def _simulated(draws: int) -> tuple[float, float]:
-    """(estimated, analytic) 3-class kappa of the best fixed rater against a judge whose label
+def _simulated(draws: int) -> tuple[float, float, float]:
+    """(estimated, leave-one-out, analytic) 3-class kappa of the best fixed rater against a judge whose label
     probabilities for each of three kinds of text are known: the best rater says each kind's most
     likely label, so its confusion with the judge is analytic. Each text is judged `draws` times."""
     probabilities = {"clear": [1.0, 0.0, 0.0], "hedged": [0.3, 0.6, 0.1], "split": [0.65, 0.0, 0.35]}
@@ -99,18 +113,20 @@ def _simulated(draws: int) -> tuple[float, float]:
             rows += [(f"{kind}{t}", "same text", VERDICTS[x], "A") for x in rng.choice(3, size=draws, p=p)]
         expected[:, best[kind]] += share[kind] * np.array(p)
     table = rc.ceiling_table(_frame(rows), "part", n_boot=0).iloc[0]
-    return table["kappa3"], kappa_from_confusion(expected)
+    return table["kappa3"], table["kappa3_loo"], kappa_from_confusion(expected)
 
 
 def test_simulated_noisy_judge_matches_the_analytic_ceiling() -> None:
-    estimated, analytic = _simulated(draws=60)
+    estimated, loo, analytic = _simulated(draws=60)
     assert estimated == pytest.approx(analytic, abs=0.02)
+    assert loo == pytest.approx(analytic, abs=0.02)
 
 
-def test_small_groups_err_towards_a_higher_ceiling() -> None:
-    """With 3 judgements a text the group's mode over-states the judge's top probability."""
-    estimated, analytic = _simulated(draws=3)
-    assert estimated > analytic + 0.05
+def test_small_groups_bracket_the_ceiling() -> None:
+    """With 3 judgements a text the group's mode over-states the judge's top probability and the mode
+    of the other two under-states it: the true kappa lies between."""
+    estimated, loo, analytic = _simulated(draws=3)
+    assert loo < analytic - 0.05 and estimated > analytic + 0.05
 
 
 def test_interval_is_seeded_and_brackets_the_estimate() -> None:
@@ -168,5 +184,7 @@ def test_the_study_judge_on_identical_responses(study_stage1) -> None:
     assert table.loc["all", "kappa3"] == pytest.approx(0.742, abs=5e-4)
     assert table.loc["all", "kappa2"] == pytest.approx(0.789, abs=5e-4)
     assert table.loc["all", "kappa2_high"] < 0.85
+    assert table.loc["all", "kappa3_loo"] == pytest.approx(0.550, abs=5e-4)
+    assert table.loc["all", "kappa2_loo"] == pytest.approx(0.637, abs=5e-4)
     assert table.loc["all", "no_evidence"] == 0
     assert "harmbench copyright" in module.ceiling_report(frame)
