@@ -43,12 +43,12 @@ import pandas as pd
 
 from refusal_stability.analysis import bootstrap
 from refusal_stability.analysis.agreement import kappa_from_confusion
-from refusal_stability.analysis.rule_splits import LABEL, RESPONSE
+from refusal_stability.analysis.rule_splits import LABEL, REFUSE, RESPONSE
 from refusal_stability.schema import VERDICTS
 
 PROMPT_ID = "prompt_id"
 N_LABELS = len(VERDICTS)
-REFUSE_CODE = VERDICTS.index("REFUSE")
+REFUSE_CODE = VERDICTS.index(REFUSE)
 
 
 def _check(frame: pd.DataFrame, stratum: str, source: str) -> None:
@@ -225,6 +225,7 @@ def ceiling_table(
 
 
 def _kappas(matrix: np.ndarray) -> tuple[float, float]:
+    """3-class and refuse-vs-not kappa of one confusion matrix."""
     return kappa_from_confusion(matrix), kappa_from_confusion(refuse_vs_not(matrix))
 
 
