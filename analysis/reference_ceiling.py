@@ -76,33 +76,35 @@ def _check(frame: pd.DataFrame, stratum: str, source: str) -> None:
         )
 
 
-def group_contributions(frame: pd.DataFrame, leave_one_out: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Each group of two or more identical responses: its (reference label x best label) row votes.
-
-    Args:
-        frame: The responses (`prompt_id`, `response`, `label`).
-        leave_one_out: Give each row the modal label of the *other* rows of its group instead (a
-            rater that learned the text's label from the judge's other judgements of it: a lower
-            estimate of the best rater's agreement, where the group's own mode gives a higher one).
+def repeated_groups(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The groups of two or more identical responses (same prompt id and text) and their labels.
 
     Returns:
-        The groups' positions (the row index of each group's first row in `frame`), and a
-        (groups, 3, 3) array whose [g, l, m] is the votes of group g's rows labelled l (`VERDICTS`
-        order) for best label m: a row's vote goes to the modal label, split evenly over tied modal
-        labels, so [g, l, :] sums to the number of g's rows labelled l.
+        Each group's position (the row index of its first row in `frame`), and a (groups, 3) array of
+        its rows per reference label (`VERDICTS` order).
     """
     codes = frame[LABEL].map({v: i for i, v in enumerate(VERDICTS)}).to_numpy()
     group = frame.groupby([PROMPT_ID, RESPONSE], sort=False).ngroup().to_numpy()
     counts = np.zeros((group.max() + 1 if len(group) else 0, N_LABELS))
     np.add.at(counts, (group, codes), 1.0)
     repeated = counts.sum(axis=1) >= 2
+    first = pd.Series(np.arange(len(group))).groupby(group).first().to_numpy()
+    return first[repeated], counts[repeated]
+
+
+def group_votes(counts: np.ndarray, leave_one_out: bool = False) -> np.ndarray:
+    """Each group's (reference label x best label) row votes, from its rows per label (`repeated_groups`).
+
+    A row's vote goes to the modal label, split evenly over tied modal labels, so [g, l, :] sums to
+    the number of group g's rows labelled l. With `leave_one_out` the mode is that of the *other* rows
+    of the group (a rater that learned the text's label from the judge's other judgements of it: a
+    lower estimate of the best rater's agreement, where the group's own mode gives a higher one).
+    """
     # the counts each row's best label is the mode of: (groups, own label, 3), the same for all labels
     # of a group, or with one of the row's own label taken out
     seen = counts[:, None, :] - (np.eye(N_LABELS)[None, :, :] if leave_one_out else 0.0)
     modal = seen == seen.max(axis=2, keepdims=True)
-    votes = counts[:, :, None] * modal / modal.sum(axis=2, keepdims=True)  # split over tied modal labels
-    first = pd.Series(np.arange(len(group))).groupby(group).first().to_numpy()
-    return first[repeated], votes[repeated]
+    return counts[:, :, None] * modal / modal.sum(axis=2, keepdims=True)  # split over tied modal labels
 
 
 def ceiling_confusion(
@@ -182,10 +184,10 @@ def ceiling_table(
         n: np.bincount(frame.loc[frame[stratum] == n, LABEL].map(VERDICTS.index), minlength=N_LABELS)
         for n in names
     }
-    first, votes = group_contributions(frame)
+    first, counts_by_group = repeated_groups(frame)
     group_stratum = frame[stratum].to_numpy()[first]
+    votes, loo_votes = group_votes(counts_by_group), group_votes(counts_by_group, leave_one_out=True)
     by_stratum = {n: votes[group_stratum == n] for n in names}
-    loo_votes = group_contributions(frame, leave_one_out=True)[1]
     loo = {n: loo_votes[group_stratum == n].sum(axis=0) for n in names}
     replicates = _replicates(by_stratum, n_boot, seed) if n_boot else {}
     rows = []
@@ -198,7 +200,7 @@ def ceiling_table(
         row = {
             "subset": name,
             "responses": int(sum(population[n].sum() for n in pooled)),
-            **_pair_counts(np.concatenate([by_stratum[n] for n in pooled])),
+            **_pair_counts(counts_by_group[np.isin(group_stratum, pooled)]),
             "kappa3": kappa_from_confusion(matrix),
             "kappa2": kappa_from_confusion(refuse_vs_not(matrix)),
             "agreement3": 100.0 * float(np.trace(matrix) / matrix.sum()) if matrix.sum() else np.nan,
@@ -229,14 +231,13 @@ def _kappas(matrix: np.ndarray) -> tuple[float, float]:
     return kappa_from_confusion(matrix), kappa_from_confusion(refuse_vs_not(matrix))
 
 
-def _pair_counts(votes: np.ndarray) -> dict[str, float | int]:
+def _pair_counts(counts: np.ndarray) -> dict[str, float | int]:
     """Groups, grouped rows and the share of within-group pairs with different reference labels."""
-    labels = votes.sum(axis=2)  # (groups, 3): each group's rows per reference label
-    sizes = labels.sum(axis=1)
+    sizes = counts.sum(axis=1)
     pairs = (sizes * (sizes - 1) / 2).sum()
-    same = (labels * (labels - 1) / 2).sum()
+    same = (counts * (counts - 1) / 2).sum()
     return {
-        "groups": len(votes),
+        "groups": len(counts),
         "grouped_rows": int(sizes.sum()),
         "pair_disagreement": 100.0 * (1.0 - same / pairs) if pairs else np.nan,
     }

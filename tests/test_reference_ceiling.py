@@ -73,7 +73,8 @@ def test_leave_one_out_by_hand() -> None:
 
 
 def test_confusion_matrix_by_hand() -> None:
-    _, votes = rc.group_contributions(HAND[HAND["part"] == "A"])
+    _, counts = rc.repeated_groups(HAND[HAND["part"] == "A"])
+    votes = rc.group_votes(counts)
     matrix, no_evidence = rc.ceiling_confusion({"A": votes.sum(axis=0)}, {"A": np.array([4, 1, 3])})
     expected = np.array([[10 / 3, 0, 2 / 3], [0, 1, 0], [2.25, 0, 0.75]])
     np.testing.assert_allclose(matrix, expected)
