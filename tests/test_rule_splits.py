@@ -129,13 +129,12 @@ SMOLLM2_BLIND = SMOLLM2.with_name("smollm2_blind_labels.csv")
 
 
 @pytest.mark.parametrize(
-    ("path", "rows", "kappa3", "kappa2"),
-    [
-        (SMOLLM2_BLIND, 116, "kappa_3class_other_model", "kappa_refuse_vs_not_other_model"),
-        (SMOLLM2, 100, 0.202, 0.504),
-    ],
+    ("path", "rows", "kappas", "in_header"),
+    [(SMOLLM2_BLIND, 116, (0.065, 0.302), True), (SMOLLM2, 100, (0.202, 0.504), False)],
 )
-def test_smollm2_splits_match_an_independent_computation(path: Path, rows: int, kappa3, kappa2) -> None:
+def test_smollm2_splits_match_an_independent_computation(
+    path: Path, rows: int, kappas: tuple[float, float], in_header: bool
+) -> None:
     labelled = load_labelled_responses(path)
     assert len(labelled) == rows and labelled["labelled_by"].str.contains("AI assistant").all()
     result = external_split("smollm2", labelled, n_fit=17506)
@@ -144,10 +143,14 @@ def test_smollm2_splits_match_an_independent_computation(path: Path, rows: int, 
     assert result.kappa3 == pytest.approx(cohen_kappa_score(truth, rules, labels=list(VERDICTS)))
     assert result.kappa2 == pytest.approx(cohen_kappa_score(binary(truth), binary(rules)))
     assert (result.matrix3 == sk_confusion(truth, rules, labels=list(VERDICTS))).all()
-    # The figures the log header (the blind split) and the README quote for each split.
-    expected3 = OFFLINE_AGREEMENT[kappa3] if isinstance(kappa3, str) else kappa3
-    expected2 = OFFLINE_AGREEMENT[kappa2] if isinstance(kappa2, str) else kappa2
-    assert (round(result.kappa3, 3), round(result.kappa2, 3)) == (expected3, expected2)
+    # The figures the README quotes for each split; the log header (OFFLINE_AGREEMENT) quotes the blind one.
+    assert (round(result.kappa3, 3), round(result.kappa2, 3)) == kappas
+    if in_header:
+        header = (
+            OFFLINE_AGREEMENT["kappa_3class_other_model"],
+            OFFLINE_AGREEMENT["kappa_refuse_vs_not_other_model"],
+        )
+        assert header == kappas
 
 
 def test_the_blind_split_shares_no_prompt_with_the_first() -> None:
